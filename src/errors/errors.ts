@@ -1,0 +1,66 @@
+import type { ErrorCode } from './codes.js';
+
+/**
+ * Base of every error DataDefender raises on purpose. The message is safe to show to a client:
+ * it never carries plaintext, key material, secrets or internal details.
+ */
+export class DataDefenderError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+const define = (code: ErrorCode) =>
+  class extends DataDefenderError {
+    constructor(message: string, options?: { cause?: unknown }) {
+      super(code, message, options);
+    }
+  };
+
+export class ValidationError extends define('ERR_VALIDATION') {}
+export class NotFoundError extends define('ERR_NOT_FOUND') {}
+export class AlreadyExistsError extends define('ERR_ALREADY_EXISTS') {}
+export class InvalidAliasNameError extends define('ERR_INVALID_ALIAS_NAME') {}
+export class InvalidMarkerError extends define('ERR_INVALID_MARKER') {}
+export class KeyDisabledError extends define('ERR_KEY_DISABLED') {}
+export class InvalidStateError extends define('ERR_INVALID_STATE') {}
+export class InvalidKeyUsageError extends define('ERR_INVALID_KEY_USAGE') {}
+export class IncorrectKeyError extends define('ERR_INCORRECT_KEY') {}
+export class UnsupportedError extends define('ERR_UNSUPPORTED') {}
+export class LimitExceededError extends define('ERR_LIMIT_EXCEEDED') {}
+export class ConflictError extends define('ERR_CONFLICT') {}
+export class UnauthenticatedError extends define('ERR_UNAUTHENTICATED') {}
+export class AccessDeniedError extends define('ERR_ACCESS_DENIED') {}
+export class PayloadTooLargeError extends define('ERR_PAYLOAD_TOO_LARGE') {}
+export class SealedError extends define('ERR_SEALED') {}
+export class DependencyError extends define('ERR_DEPENDENCY') {}
+
+/** Every decryption, unwrap or authentication-tag failure: one class, one fixed message, nothing to learn from it. */
+export class InvalidCiphertextError extends DataDefenderError {
+  constructor(options?: { cause?: unknown }) {
+    super('ERR_INVALID_CIPHERTEXT', 'The ciphertext is invalid or does not match the encryption context.', options);
+  }
+}
+
+export class AuditUnavailableError extends DataDefenderError {
+  constructor(options?: { cause?: unknown }) {
+    super('ERR_AUDIT_UNAVAILABLE', 'The audit trail cannot record events; the operation was not performed.', options);
+  }
+}
+
+/** An unexpected failure. The fixed message goes to the client; the cause is logged with the request id. */
+export class InternalError extends DataDefenderError {
+  constructor(options?: { cause?: unknown }) {
+    super('ERR_INTERNAL', 'An internal error occurred.', options);
+  }
+}
+
+/** Narrows anything thrown to a DataDefenderError; unknown errors become an InternalError with the original as cause. */
+export function toDataDefenderError(err: unknown): DataDefenderError {
+  return err instanceof DataDefenderError ? err : new InternalError({ cause: err });
+}
