@@ -1,0 +1,39 @@
+// Random bytes, secrets and identifiers.
+// Invariants: every byte comes from the operating system's CSPRNG via node:crypto (never Math.random);
+// sizes are validated before any allocation; key material is returned as SecretBytes, never as a bare Buffer.
+// Spec: RFC 9562 §5.4 (UUID version 4).
+import { randomBytes as nodeRandomBytes, randomUUID } from 'node:crypto';
+import { ValidationError } from '../errors/index.js';
+import { SecretBytes } from './secret-bytes.js';
+
+/** The largest request node:crypto serves in one call (2^31 - 1 bytes). */
+const MAX_RANDOM_BYTES = 2 ** 31 - 1;
+
+function checkSize(n: number, min: number): void {
+  if (!Number.isSafeInteger(n) || n < min || n > MAX_RANDOM_BYTES) {
+    throw new ValidationError(`The number of random bytes must be an integer between ${min} and ${MAX_RANDOM_BYTES}.`);
+  }
+}
+
+/**
+ * `n` bytes from the CSPRNG, for values that are not secret keys (tokens, identifiers, IVs).
+ * @throws ValidationError (ERR_VALIDATION) when `n` is not an integer in [0, 2^31 - 1].
+ */
+export function randomBytes(n: number): Buffer {
+  checkSize(n, 0);
+  return nodeRandomBytes(n);
+}
+
+/**
+ * `n` bytes of fresh key material from the CSPRNG, owned by the returned SecretBytes.
+ * @throws ValidationError (ERR_VALIDATION) when `n` is not an integer in [1, 2^31 - 1].
+ */
+export function randomSecret(n: number): SecretBytes {
+  checkSize(n, 1);
+  return SecretBytes.adopt(nodeRandomBytes(n));
+}
+
+/** A random (version 4) UUID in lower-case dashed form, e.g. `1b4e28ba-2fa1-4d2c-883f-0016d3cca427`. Throws nothing. */
+export function randomUuid(): string {
+  return randomUUID();
+}
