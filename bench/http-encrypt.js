@@ -1,0 +1,89 @@
+// Native-API Encrypt of 1 KiB over HTTPS with keep-alive, against a trivial HTTPS handler with the same TLS
+// policy and certificate, measured in the same run in interleaved rounds. Servers and load generator are
+// separate processes (2 cores: one for the server under test, one for autocannon).
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { fmt, median, printTable } from './stats.js';
+
+const ROOT = new URL('../', import.meta.url).pathname;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+
+function startProcess(args, readyText) {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATADEFENDER_LOG_LEVEL: 'warn' } });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+      if (out.includes(readyText)) resolve(child);
+    });
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)));
+  });
+}
+
+function post(creds, path, body) {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = request(new URL(path, creds.endpoint), {
+      method: 'POST',
+      ca: creds.ca,
+      headers: { authorization: `Bearer ${creds.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+    }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => (res.statusCode < 300 ? resolve(JSON.parse(text)) : reject(new Error(text))));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+function load(url, body, headers) {
+  return new Promise((resolve, reject) => {
+    autocannon({ url, method: 'POST', body, headers, connections: CONNECTIONS, duration: DURATION }, (err, r) => {
+      if (err) return reject(err);
+      if (r.non2xx > 0 || r.errors > 0) return reject(new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`));
+      resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 });
+    });
+  });
+}
+
+export async function benchHttpEncrypt() {
+  const dir = await mkdtemp(join(tmpdir(), 'dd-bench-'));
+  const ports = [18443 + Math.floor(Math.random() * 1000), 19443 + Math.floor(Math.random() * 1000)];
+  const dd = await startProcess([join(ROOT, 'bin/datadefender.js'), 'server', '--dev', '--data-dir', dir, '--listen', `127.0.0.1:${ports[0]}`], 'ready');
+  const trivial = await startProcess([join(ROOT, 'bench/trivial-https-server.js'), join(dir, 'tls/server.pem'), join(dir, 'tls/server-key.pem'), String(ports[1])], 'ready');
+  try {
+    const creds = JSON.parse(await readFile(join(dir, 'dev-credentials.json'), 'utf8'));
+    creds.ca = await readFile(creds.caCertFile);
+    const { key } = await post(creds, '/v1/keys', { description: 'bench' });
+    const body = JSON.stringify({ keyId: key.keyId, plaintext: Buffer.alloc(1024, 7).toString('base64'), encryptionContext: { tenant: 'bench' } });
+    const headers = { authorization: `Bearer ${creds.token}`, 'content-type': 'application/json' };
+    const results = { trivial: [], encrypt: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      results.trivial.push(await load(`https://127.0.0.1:${ports[1]}/`, body, headers));
+      results.encrypt.push(await load(`https://127.0.0.1:${ports[0]}/v1/encrypt`, body, headers));
+    }
+    const summary = Object.fromEntries(
+      Object.entries(results).map(([name, rs]) => [name, { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)) }]),
+    );
+    printTable(`HTTPS, 1 KiB body, keep-alive, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved ${DURATION}s rounds`, [
+      ['target', 'req/s', 'p50 ms', 'p99 ms'],
+      ['trivial HTTPS handler (baseline)', fmt(summary.trivial.rps), fmt(summary.trivial.p50, 1), fmt(summary.trivial.p99, 1)],
+      ['POST /v1/encrypt (native API)', fmt(summary.encrypt.rps), fmt(summary.encrypt.p50, 1), fmt(summary.encrypt.p99, 1)],
+    ]);
+    const ratio = summary.encrypt.rps / summary.trivial.rps;
+    console.log(`  ratio encrypt / trivial: ${ratio.toFixed(2)}x  (target >= 0.50x)`);
+    return { ...summary, ratio };
+  } finally {
+    dd.kill('SIGTERM');
+    trivial.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { loadServerConfig } from '../config/config.js';
+import { createLogger, startServer } from '../main.js';
+import type { CliIo } from './client/io.js';
+
+/** `datadefender server`: runs the server until SIGINT/SIGTERM, then shuts down gracefully. */
+export function registerServerCommand(program: Command, io: CliIo): void {
+  program
+    .command('server')
+    .description('run the DataDefender server')
+    .option('--dev', 'dev mode: local root key, dev CA, administrator credentials in the data dir')
+    .option('--data-dir <dir>', 'data directory (default ./data)')
+    .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8443)')
+    .option('--database-url <url>', 'PostgreSQL connection string (default: SQLite in the data dir)')
+    .action(async (opts: { dev?: boolean; dataDir?: string; listen?: string; databaseUrl?: string }) => {
+      const config = loadServerConfig(opts, io.env);
+      const logger = createLogger(config.logLevel);
+      const server = await startServer(config, logger);
+      io.stdout(`DataDefender ready on ${server.endpoint} (dev mode; credentials in ${server.credentialsFile})\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          logger.info('shutting down');
+          server.close().then(resolve, (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            resolve();
+          });
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,113 @@
+import { resolve, join } from 'node:path';
+import { z } from 'zod';
+import { ValidationError } from '../errors/index.js';
+
+/**
+ * The server configuration: one schema, validated once at start, frozen, handed down in slices.
+ * Sources, highest first: command-line flags, DATADEFENDER_* environment variables, defaults.
+ * Secure defaults; no default secrets; dev mode only with an explicit flag.
+ */
+const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT');
+
+const schema = z
+  .object({
+    dev: z.boolean(),
+    dataDir: z.string().min(1),
+    listen: listenSchema,
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'expected an AWS-style region such as us-east-1'),
+    accountId: z.string().regex(/^\d{12}$/, 'expected 12 digits'),
+    databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
+    databaseSchema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('public'),
+    tlsCertFile: z.string().optional(),
+    tlsKeyFile: z.string().optional(),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    defaultRotationPeriodDays: z.number().int().min(90).max(2560),
+    jobIntervalSeconds: z.number().int().min(1).max(86_400),
+    jobBatchSize: z.number().int().min(1).max(10_000),
+    keyCacheSize: z.number().int().min(0).max(10_000_000),
+    keyCacheTtlSeconds: z.number().int().min(0).max(86_400),
+  })
+  .strict()
+  .refine((c) => c.dev, { message: 'only dev mode (--dev) is available until a production root of trust is configured', path: ['dev'] })
+  .refine((c) => !c.tlsCertFile === !c.tlsKeyFile, { message: 'give both tlsCertFile and tlsKeyFile', path: ['tlsCertFile'] });
+
+export type ServerConfig = Readonly<z.infer<typeof schema>> & {
+  readonly host: string;
+  readonly port: number;
+};
+
+/** Flags as the CLI parsed them; undefined means "not given". */
+export interface ServerFlags {
+  dev?: boolean;
+  dataDir?: string;
+  listen?: string;
+  databaseUrl?: string;
+}
+
+const ENV: Record<string, keyof z.input<typeof schema>> = {
+  DATADEFENDER_DATA_DIR: 'dataDir',
+  DATADEFENDER_LISTEN: 'listen',
+  DATADEFENDER_REGION: 'region',
+  DATADEFENDER_ACCOUNT_ID: 'accountId',
+  DATADEFENDER_DATABASE_URL: 'databaseUrl',
+  DATADEFENDER_DATABASE_SCHEMA: 'databaseSchema',
+  DATADEFENDER_TLS_CERT_FILE: 'tlsCertFile',
+  DATADEFENDER_TLS_KEY_FILE: 'tlsKeyFile',
+  DATADEFENDER_LOG_LEVEL: 'logLevel',
+  DATADEFENDER_DEFAULT_ROTATION_DAYS: 'defaultRotationPeriodDays',
+  DATADEFENDER_JOB_INTERVAL_SECONDS: 'jobIntervalSeconds',
+  DATADEFENDER_JOB_BATCH_SIZE: 'jobBatchSize',
+  DATADEFENDER_KEY_CACHE_SIZE: 'keyCacheSize',
+  DATADEFENDER_KEY_CACHE_TTL_SECONDS: 'keyCacheTtlSeconds',
+};
+
+const NUMERIC = new Set(['defaultRotationPeriodDays', 'jobIntervalSeconds', 'jobBatchSize', 'keyCacheSize', 'keyCacheTtlSeconds']);
+
+const DEFAULTS = {
+  dev: false,
+  dataDir: './data',
+  listen: '127.0.0.1:8443',
+  region: 'us-east-1',
+  accountId: '111122223333',
+  logLevel: 'info',
+  defaultRotationPeriodDays: 180,
+  jobIntervalSeconds: 60,
+  jobBatchSize: 500,
+  keyCacheSize: 100_000,
+  keyCacheTtlSeconds: 300,
+} as const;
+
+/**
+ * Builds the frozen server configuration.
+ * @throws ValidationError (ERR_VALIDATION) naming every invalid setting.
+ */
+export function loadServerConfig(flags: ServerFlags, env: Record<string, string | undefined>): ServerConfig {
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(ENV)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    fromEnv[field] = NUMERIC.has(field) ? Number(value) : value;
+  }
+  const fromFlags = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+  const parsed = schema.safeParse({ ...DEFAULTS, ...fromEnv, ...fromFlags });
+  if (!parsed.success) {
+    const reasons = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`);
+    throw new ValidationError(`Invalid configuration: ${reasons.join('; ')}`);
+  }
+  const config = parsed.data;
+  const separator = config.listen.lastIndexOf(':');
+  const host = config.listen.slice(0, separator).replace(/^\[|\]$/g, '');
+  const port = Number(config.listen.slice(separator + 1));
+  if (port > 65_535) throw new ValidationError('Invalid configuration: listen: port out of range');
+  return Object.freeze({ ...config, dataDir: resolve(config.dataDir), host, port });
+}
+
+/** Where dev mode keeps its files. */
+export function dataPaths(config: Pick<ServerConfig, 'dataDir'>) {
+  return {
+    sqliteFile: join(config.dataDir, 'datadefender.db'),
+    rootKeyFile: join(config.dataDir, 'root.key'),
+    tlsDir: join(config.dataDir, 'tls'),
+    devCredentialsFile: join(config.dataDir, 'dev-credentials.json'),
+  };
+}

@@ -1,0 +1,23 @@
+import { randomUuid } from '../crypto/index.js';
+import type { AccountScope } from './arn.js';
+import { partitionOf } from './arn.js';
+import type { RequestContext } from './request-context.js';
+
+/** The built-in role of DataDefender's own background jobs. No principal can be given it. */
+export const SYSTEM_ROLE = 'system';
+
+/** Request context for one step of a background job (rotation, deletion): audited like any request. */
+export function jobContext(scope: AccountScope): RequestContext {
+  return {
+    requestId: randomUuid(),
+    source: 'job',
+    caller: {
+      principalId: 'datadefender-jobs',
+      arn: `arn:${partitionOf(scope.region)}:iam::${scope.accountId}:role/datadefender-jobs`,
+      roles: [SYSTEM_ROLE],
+      credential: 'job',
+    },
+    sourceIp: null,
+    userAgent: null,
+  };
+}

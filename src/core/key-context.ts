@@ -1,0 +1,35 @@
+import type { Clock } from '../ports/clock.js';
+import type { KeyRecord, Storage } from '../ports/storage.js';
+import type { AccountScope } from './arn.js';
+import { keyArn } from './arn.js';
+import type { RunOperation } from './audited-operation.js';
+import type { KeyMaterial } from './key-material.js';
+import { materialIdFor } from './key-material.js';
+import type { KeyResolver } from './key-resolver.js';
+
+/** What every use case of the key service shares. */
+export interface KeyContext {
+  storage: Storage;
+  material: KeyMaterial;
+  run: RunOperation;
+  clock: Clock;
+  scope: AccountScope;
+  resolver: KeyResolver;
+  settings: { defaultRotationPeriodDays: number };
+}
+
+/** A key as the core returns it. */
+export interface KeyDescription extends KeyRecord {
+  arn: string;
+  currentKeyMaterialId: string;
+}
+
+export function describeRecord(scope: AccountScope, key: KeyRecord): KeyDescription {
+  return { ...key, arn: keyArn(scope, key.id), currentKeyMaterialId: materialIdFor(key.id, key.currentVersion) };
+}
+
+export const DAY_MS = 86_400_000;
+
+export function addDays(date: Date, days: number): Date {
+  return new Date(date.getTime() + days * DAY_MS);
+}

@@ -1,0 +1,150 @@
+/**
+ * Key lifecycle use cases: create, describe, list, update description, enable, disable, tags,
+ * schedule and cancel deletion. State rules: key-state-rules.ts.
+ */
+import { randomUuid } from '../crypto/index.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
+import type { KeyPatch, KeyRecord, Page } from '../ports/storage.js';
+import { keyArn } from './arn.js';
+import type { RequestContext } from './request-context.js';
+import { addDays, describeRecord, type KeyContext, type KeyDescription } from './key-context.js';
+import { allowedStates, assertState, type StateRule } from './key-state-rules.js';
+import { KEY_SPECS, isKeySpec } from './key-specs.js';
+import { LIMITS, checkDescription, checkInteger, checkTags } from './limits.js';
+
+export interface CreateKeyInput {
+  description?: string;
+  keySpec?: string;
+  keyUsage?: string;
+  tags?: Record<string, string>;
+  /** Automatic rotation period; null turns automatic rotation off; undefined uses the configured default. */
+  rotationPeriodDays?: number | null;
+}
+
+export function createKeyLifecycle(kc: KeyContext) {
+  const { storage, run, clock, scope, resolver, material } = kc;
+
+  /** Applies a patch allowed by `rule`, conditionally on the state, so a concurrent change cannot slip past it. */
+  const transition = async (key: KeyRecord, rule: StateRule, patch: KeyPatch): Promise<KeyDescription> => {
+    const arn = keyArn(scope, key.id);
+    const updated = await storage.updateKey(key.id, patch, allowedStates(rule));
+    if (updated) return describeRecord(scope, updated);
+    const current = await storage.getKey(key.id);
+    if (!current) throw new NotFoundError(`Key '${arn}' does not exist`);
+    assertState(rule, current.state, arn);
+    throw new ConflictError(`${arn} changed concurrently; retry the request.`);
+  };
+
+  /** Resolve (id or ARN only) -> authorize -> state check -> audit attempt -> conditional update. */
+  const mutate = (
+    ctx: RequestContext,
+    name: string,
+    identifier: string,
+    rule: StateRule,
+    patchFor: (key: KeyRecord) => KeyPatch,
+  ): Promise<KeyDescription> =>
+    run(ctx, name, { readOnly: false }, async (op) => {
+      const key = await resolver.resolve(identifier, { allowAlias: false });
+      const arn = keyArn(scope, key.id);
+      op.authorize(arn);
+      assertState(rule, key.state, arn);
+      const patch = patchFor(key);
+      await op.beforeChange();
+      return transition(key, rule, patch);
+    });
+
+  return {
+    /** @throws ValidationError, AccessDeniedError, AuditUnavailableError */
+    create(ctx: RequestContext, input: CreateKeyInput): Promise<KeyDescription> {
+      return run(ctx, 'CreateKey', { readOnly: false }, async (op) => {
+        op.authorize(null);
+        const keySpec = input.keySpec ?? 'SYMMETRIC_DEFAULT';
+        if (!isKeySpec(keySpec)) throw new ValidationError(`KeySpec ${keySpec} is not supported.`);
+        const spec = KEY_SPECS[keySpec];
+        const keyUsage = input.keyUsage ?? spec.defaultUsage;
+        if (!keyUsage || !(spec.keyUsages as readonly string[]).includes(keyUsage)) {
+          throw new ValidationError(`KeyUsage ${String(keyUsage)} is not compatible with KeySpec ${keySpec}.`);
+        }
+        const period =
+          input.rotationPeriodDays === undefined ? kc.settings.defaultRotationPeriodDays : input.rotationPeriodDays;
+        if (period !== null) checkInteger('RotationPeriodInDays', period, LIMITS.rotationPeriodDays);
+        const now = clock.now();
+        const id = randomUuid();
+        const key: KeyRecord = {
+          id,
+          createdAt: now,
+          description: checkDescription(input.description ?? ''),
+          keySpec,
+          keyUsage,
+          origin: 'AWS_KMS',
+          state: 'Enabled',
+          currentVersion: 1,
+          rotationPeriodDays: period,
+          nextRotationAt: period === null ? null : addDays(now, period),
+          deletionAt: null,
+          pendingWindowDays: null,
+          tags: checkTags(input.tags ?? {}),
+        };
+        Object.assign(op.details, { keySpec, keyUsage, rotationPeriodDays: period, keyId: id });
+        await op.beforeChange();
+        const first = await material.newVersion(id, 1, spec.materialBytes, 'ORIGINAL', now);
+        await storage.createKey(key, first);
+        return describeRecord(scope, key);
+      });
+    },
+
+    /** Any state. Accepts aliases. @throws NotFoundError */
+    describe(ctx: RequestContext, identifier: string): Promise<KeyDescription> {
+      return run(ctx, 'DescribeKey', { readOnly: true }, async (op) => {
+        const key = await resolver.resolve(identifier, { allowAlias: true });
+        op.authorize(keyArn(scope, key.id));
+        return describeRecord(scope, key);
+      });
+    },
+
+    /** Every key in every state, ordered by id. @throws InvalidMarkerError, ValidationError */
+    list(ctx: RequestContext, page: { limit?: number; marker?: string }): Promise<Page<KeyDescription>> {
+      return run(ctx, 'ListKeys', { readOnly: true }, async (op) => {
+        op.authorize(null);
+        const limit = checkInteger('Limit', page.limit ?? 100, LIMITS.listKeys);
+        const result = await storage.listKeys({ limit, ...(page.marker === undefined ? {} : { marker: page.marker }) });
+        return { ...result, items: result.items.map((k) => describeRecord(scope, k)) };
+      });
+    },
+
+    updateDescription: (ctx: RequestContext, identifier: string, description: string) =>
+      mutate(ctx, 'UpdateKeyDescription', identifier, 'manage', () => ({ description: checkDescription(description) })),
+
+    enable: (ctx: RequestContext, identifier: string) =>
+      mutate(ctx, 'EnableKey', identifier, 'manage', () => ({ state: 'Enabled' })),
+
+    disable: (ctx: RequestContext, identifier: string) =>
+      mutate(ctx, 'DisableKey', identifier, 'manage', () => ({ state: 'Disabled' })),
+
+    tag: (ctx: RequestContext, identifier: string, tags: Record<string, string>) =>
+      mutate(ctx, 'TagResource', identifier, 'manage', (key) => ({ tags: checkTags({ ...key.tags, ...tags }) })),
+
+    untag: (ctx: RequestContext, identifier: string, tagKeys: readonly string[]) =>
+      mutate(ctx, 'UntagResource', identifier, 'manage', (key) => ({
+        tags: Object.fromEntries(Object.entries(key.tags).filter(([k]) => !tagKeys.includes(k))),
+      })),
+
+    /** PendingDeletion for 7-30 days (default 30); the deletion job destroys the material afterwards. */
+    scheduleDeletion: (ctx: RequestContext, identifier: string, pendingWindowDays = 30) =>
+      mutate(ctx, 'ScheduleKeyDeletion', identifier, 'manage', () => ({
+        state: 'PendingDeletion',
+        pendingWindowDays: checkInteger('PendingWindowInDays', pendingWindowDays, LIMITS.pendingWindowDays),
+        deletionAt: addDays(clock.now(), pendingWindowDays),
+      })),
+
+    /** AWS KMS: a cancelled deletion leaves the key Disabled. */
+    cancelDeletion: (ctx: RequestContext, identifier: string) =>
+      mutate(ctx, 'CancelKeyDeletion', identifier, 'cancelDeletion', () => ({
+        state: 'Disabled',
+        deletionAt: null,
+        pendingWindowDays: null,
+      })),
+  };
+}
+
+export type KeyLifecycle = ReturnType<typeof createKeyLifecycle>;

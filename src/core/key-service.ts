@@ -1,0 +1,56 @@
+/**
+ * The key service: composition of the key use cases over the ports. The public face of core/.
+ */
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Clock } from '../ports/clock.js';
+import type { RootOfTrust } from '../ports/root-of-trust.js';
+import type { Storage } from '../ports/storage.js';
+import { createAliases } from './aliases.js';
+import { createAuditTrail } from './audit-trail.js';
+import type { AccountScope } from './arn.js';
+import { createOperationRunner } from './audited-operation.js';
+import type { KeyContext } from './key-context.js';
+import { createKeyCrypto } from './key-crypto.js';
+import { createKeyDeletion } from './key-deletion.js';
+import { createKeyLifecycle } from './key-lifecycle.js';
+import { createKeyMaterial } from './key-material.js';
+import { createKeyResolver } from './key-resolver.js';
+import { createKeyRotation } from './key-rotation.js';
+import { createMaterialCache } from './material-cache.js';
+import type { Authorize } from './request-context.js';
+
+export interface KeyServiceDeps {
+  storage: Storage;
+  root: RootOfTrust;
+  audit: AuditLog;
+  authorize: Authorize;
+  clock: Clock;
+  scope: AccountScope;
+  settings: { defaultRotationPeriodDays: number; keyCacheSize: number; keyCacheTtlSeconds: number };
+}
+
+export function createKeyService(deps: KeyServiceDeps) {
+  const { storage, root, audit, authorize, clock, scope, settings } = deps;
+  const cache = createMaterialCache({ maxEntries: settings.keyCacheSize, ttlMs: settings.keyCacheTtlSeconds * 1000 });
+  const kc: KeyContext = {
+    storage,
+    clock,
+    scope,
+    settings,
+    material: createKeyMaterial({ root, storage, cache }),
+    resolver: createKeyResolver({ storage, scope }),
+    run: createOperationRunner({ audit, authorize, clock }),
+  };
+  return {
+    keys: createKeyLifecycle(kc),
+    rotation: createKeyRotation(kc),
+    deletion: createKeyDeletion(kc),
+    crypto: createKeyCrypto(kc),
+    aliases: createAliases(kc),
+    auditTrail: createAuditTrail(kc),
+    /** For front ends that audit requests rejected before reaching a use case (e.g. failed authentication). */
+    run: kc.run,
+  };
+}
+
+export type KeyService = ReturnType<typeof createKeyService>;

@@ -1,0 +1,99 @@
+/**
+ * Dev mode's administrator: a principal `admin` with the administrator role, a bearer token and an access key,
+ * written to DIR/dev-credentials.json (mode 0600) per the dev-mode contract (DESIGN.md §6).
+ * Restarting on the same data dir keeps the file and its credentials; if the file is gone, new credentials
+ * are issued for the same principal.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { SecretBytes, randomUuid } from '../crypto/index.js';
+import { AlreadyExistsError } from '../errors/index.js';
+import type { RootOfTrust } from '../ports/root-of-trust.js';
+import type { PrincipalRecord, Storage } from '../ports/storage.js';
+import { partitionOf, type AccountScope } from '../core/arn.js';
+import { accessKeyAad, newAccessKeyPair, newBearerToken } from './credentials.js';
+
+export interface DevCredentials {
+  endpoint: string;
+  region: string;
+  accountId: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  token: string;
+  caCertFile: string;
+  principalArn: string;
+}
+
+export const ADMINISTRATOR_ROLE = 'administrator';
+
+async function ensureAdmin(storage: Storage, scope: AccountScope, now: Date): Promise<PrincipalRecord> {
+  const existing = await storage.getPrincipalByName('admin');
+  if (existing) return existing;
+  const admin: PrincipalRecord = {
+    id: randomUuid(),
+    name: 'admin',
+    arn: `arn:${partitionOf(scope.region)}:iam::${scope.accountId}:user/admin`,
+    roles: [ADMINISTRATOR_ROLE],
+    disabled: false,
+    createdAt: now,
+  };
+  try {
+    await storage.createPrincipal(admin);
+    return admin;
+  } catch (err) {
+    // Another process on the same database created it first.
+    const raced = err instanceof AlreadyExistsError ? await storage.getPrincipalByName('admin') : undefined;
+    if (!raced) throw err;
+    return raced;
+  }
+}
+
+async function readExisting(file: string, endpoint: string, caCertFile: string): Promise<DevCredentials | undefined> {
+  try {
+    const saved = JSON.parse(await readFile(file, 'utf8')) as DevCredentials;
+    return { ...saved, endpoint, caCertFile };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function ensureDevCredentials(deps: {
+  storage: Storage;
+  root: RootOfTrust;
+  scope: AccountScope;
+  now: Date;
+  file: string;
+  endpoint: string;
+  caCertFile: string;
+}): Promise<DevCredentials> {
+  const { storage, root, scope, now, file, endpoint, caCertFile } = deps;
+  const admin = await ensureAdmin(storage, scope, now);
+  const existing = await readExisting(file, endpoint, caCertFile);
+  const valid = existing && (await storage.getAccessKey(existing.accessKeyId))?.principalId === admin.id;
+  const credentials = valid ? existing : await issue(storage, root, admin, now, { endpoint, caCertFile, ...scope });
+  await writeFile(file, `${JSON.stringify(credentials, null, 2)}\n`, { mode: 0o600 });
+  return credentials;
+}
+
+async function issue(
+  storage: Storage,
+  root: RootOfTrust,
+  admin: PrincipalRecord,
+  now: Date,
+  where: { endpoint: string; caCertFile: string; region: string; accountId: string },
+): Promise<DevCredentials> {
+  const token = newBearerToken();
+  await storage.createToken({ hash: token.hash, accessor: token.accessor, principalId: admin.id, createdAt: now, expiresAt: null });
+  const pair = newAccessKeyPair();
+  const secretWrapped = await root.wrap(SecretBytes.copyOf(Buffer.from(pair.secret, 'utf8')), accessKeyAad(pair.id));
+  await storage.createAccessKey({ id: pair.id, principalId: admin.id, secretWrapped, status: 'Active', createdAt: now });
+  return {
+    endpoint: where.endpoint,
+    region: where.region,
+    accountId: where.accountId,
+    accessKeyId: pair.id,
+    secretAccessKey: pair.secret,
+    token: token.token,
+    caCertFile: where.caCertFile,
+    principalArn: admin.arn,
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Composition root: config -> adapters -> core -> front ends -> listen. The only place that picks adapters.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import pino, { type Logger } from 'pino';
+import { openLocalRootOfTrust } from './adapters/root-of-trust/local/local-root-of-trust.js';
+import { openPostgresStorage } from './adapters/storage/postgres/index.js';
+import { openSqliteStorage } from './adapters/storage/sqlite/index.js';
+import { createAuditLog } from './audit/audit-log.js';
+import { dataPaths, type ServerConfig } from './config/config.js';
+import { createKeyService } from './core/key-service.js';
+import { createHttpServer } from './http/server.js';
+import { createBearerAuthenticator } from './identity/bearer-authenticator.js';
+import { ensureDevCredentials } from './identity/dev-bootstrap.js';
+import { startKeyJobs } from './jobs/key-jobs.js';
+import { ensureDevCertificates } from './pki/dev-ca.js';
+import { authorizeByRole } from './policy/role-authorizer.js';
+import { systemClock } from './ports/clock.js';
+import type { Storage } from './ports/storage.js';
+import { restApi } from './protocols/rest/rest-api.js';
+
+export const VERSION = '0.1.0';
+
+export interface RunningServer {
+  endpoint: string;
+  credentialsFile: string;
+  close(): Promise<void>;
+}
+
+export function createLogger(level: ServerConfig['logLevel']): Logger {
+  return pino({ level, redact: ['req.headers.authorization', '*.token', '*.secretAccessKey'] }, pino.destination(2));
+}
+
+function openStorage(config: ServerConfig): Promise<Storage> {
+  return config.databaseUrl
+    ? openPostgresStorage({ connectionString: config.databaseUrl, schema: config.databaseSchema })
+    : openSqliteStorage({ file: dataPaths(config).sqliteFile });
+}
+
+async function tlsMaterial(config: ServerConfig) {
+  if (config.tlsCertFile && config.tlsKeyFile) {
+    return { certPem: await readFile(config.tlsCertFile, 'utf8'), keyPem: await readFile(config.tlsKeyFile, 'utf8'), caCertFile: config.tlsCertFile };
+  }
+  const dev = await ensureDevCertificates(dataPaths(config).tlsDir, { hosts: [config.host] });
+  return { certPem: dev.certPem, keyPem: dev.keyPem, caCertFile: dev.caCertFile };
+}
+
+/** Starts the server described by `config`; resolves once it listens and dev credentials are written. */
+export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+  const paths = dataPaths(config);
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  logger.warn(
+    `DEV MODE: the root key is stored UNPROTECTED in ${paths.rootKeyFile} and an administrator's credentials in ` +
+      `${paths.devCredentialsFile}. Never use dev mode for real data.`,
+  );
+  const storage = await openStorage(config);
+  const root = await openLocalRootOfTrust(paths.rootKeyFile);
+  const audit = createAuditLog({ sink: storage, onSinkError: (err) => logger.error({ err }, 'audit sink failed') });
+  const scope = { region: config.region, accountId: config.accountId };
+  const service = createKeyService({ storage, root, audit, authorize: authorizeByRole, clock: systemClock, scope, settings: config });
+
+  const tls = await tlsMaterial(config);
+  const app = createHttpServer({ tls, logger });
+  const health = () => {
+    const auditOk = audit.healthy();
+    return { status: auditOk ? 'ok' : 'degraded', version: VERSION, storage: storage.kind, rootOfTrust: root.kind, audit: auditOk ? 'ok' : 'unavailable' } as const;
+  };
+  await app.register(restApi, { service, authenticate: createBearerAuthenticator({ storage, clock: systemClock }), health });
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const endpoint = `https://${host}:${port}`;
+
+  await ensureDevCredentials({
+    storage,
+    root,
+    scope,
+    now: systemClock.now(),
+    file: paths.devCredentialsFile,
+    endpoint,
+    caCertFile: tls.caCertFile,
+  });
+  const jobs = startKeyJobs({ service, intervalMs: config.jobIntervalSeconds * 1000, batchSize: config.jobBatchSize, logger });
+
+  return {
+    endpoint,
+    credentialsFile: paths.devCredentialsFile,
+    async close() {
+      await app.close();
+      await jobs.stop();
+      await storage.close();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * The native REST API as one encapsulated Fastify plugin: bearer authentication on every route but health,
+ * JSON-schema validation of every body (closed objects), and RFC 9457 problem+json errors from one table.
+ * Invariants: a request that fails authentication or validation is audited like any other; no response
+ * carries a stack trace or an internal message; unknown errors are logged with the request id and answered
+ * with ERR_INTERNAL's fixed text.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  DataDefenderError,
+  InternalError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ValidationError,
+  toDataDefenderError,
+} from '../../errors/index.js';
+import type { KeyService } from '../../core/key-service.js';
+import type { BearerAuthenticator } from '../../identity/bearer-authenticator.js';
+import { problemOf } from './problem.js';
+import { contextOf } from './rest-context.js';
+import { aliasRoutes } from './routes/aliases.js';
+import { cryptoRoutes } from './routes/crypto.js';
+import { keyRoutes } from './routes/keys.js';
+import { systemRoutes, type HealthReport } from './routes/system.js';
+
+export interface RestApiDeps {
+  service: KeyService;
+  authenticate: BearerAuthenticator;
+  health: () => HealthReport;
+}
+
+/** Fastify's own errors (parsing, limits, schema validation) as DataDefender errors with fixed, safe texts. */
+function fromFramework(error: FastifyError): DataDefenderError {
+  if (error.validation) {
+    const detail = error.validation.map((v) => `${error.validationContext ?? 'request'}${v.instancePath} ${v.message ?? 'is invalid'}`).join('; ');
+    return new ValidationError(`Invalid request: ${detail}.`);
+  }
+  if (error.statusCode === 413) return new PayloadTooLargeError('The request body is too large.');
+  if (error.statusCode === 415) return new ValidationError('Content-Type must be application/json.');
+  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
+    return new ValidationError('The request body is not valid JSON.');
+  }
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return new ValidationError('The request is malformed.');
+  }
+  return new InternalError({ cause: error });
+}
+
+export async function restApi(app: FastifyInstance, deps: RestApiDeps): Promise<void> {
+  const { service, authenticate } = deps;
+
+  const audited = async (request: FastifyRequest, error: DataDefenderError): Promise<DataDefenderError> => {
+    const name = request.routeOptions.config.operation;
+    if (request.dispatched || !name) return error;
+    request.dispatched = true;
+    return service
+      .run(contextOf(request), name, { readOnly: true }, () => Promise.reject(error))
+      .then(() => error, toDataDefenderError);
+  };
+
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.public) return;
+    try {
+      request.caller = await authenticate(request.headers.authorization);
+    } catch (err) {
+      throw await audited(request, toDataDefenderError(err));
+    }
+  });
+
+  app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    let failure = error instanceof DataDefenderError ? error : fromFramework(error);
+    failure = await audited(request, failure);
+    if (failure.code === 'ERR_INTERNAL' || failure.code === 'ERR_AUDIT_UNAVAILABLE' || failure.code === 'ERR_DEPENDENCY') {
+      request.log.error({ err: failure.cause ?? failure }, `${failure.code} on ${request.routeOptions.config.operation ?? request.url}`);
+    }
+    const problem = problemOf(failure, request.id);
+    return reply.code(problem.status).type('application/problem+json').send(problem);
+  });
+
+  app.setNotFoundHandler(async (request, reply) => {
+    const problem = problemOf(new NotFoundError(`No route ${request.method} ${(request.url.split('?')[0] ?? '').slice(0, 200)}.`), request.id);
+    return reply.code(404).type('application/problem+json').send(problem);
+  });
+
+  systemRoutes(app, service, deps.health);
+  keyRoutes(app, service);
+  cryptoRoutes(app, service);
+  aliasRoutes(app, service);
+}

@@ -1,0 +1,51 @@
+/**
+ * Per-request plumbing of the native API: the authenticated caller, the core RequestContext, and the
+ * `route` helper that names each route's operation (for the audit trail) and marks it dispatched.
+ */
+import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
+import type { Caller, RequestContext } from '../../core/request-context.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller;
+    /** True once the core saw the request (and so audited it). */
+    dispatched?: boolean;
+  }
+  interface FastifyContextConfig {
+    /** AWS operation name used for the audit event. */
+    operation?: string;
+    /** No authentication (health). */
+    public?: boolean;
+  }
+}
+
+export const ANONYMOUS: Caller = { principalId: 'anonymous', arn: 'anonymous', roles: [], credential: 'none' };
+
+export function contextOf(request: FastifyRequest): RequestContext {
+  const userAgent = request.headers['user-agent'];
+  return {
+    requestId: request.id,
+    source: 'rest',
+    caller: request.caller ?? ANONYMOUS,
+    sourceIp: request.ip,
+    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 256) : null,
+  };
+}
+
+/** Route options for an operation: its audit name and its schemas. */
+export function operation(
+  name: string,
+  schema: { body?: object; params?: object; querystring?: object } = {},
+): RouteShorthandOptions {
+  return { config: { operation: name }, schema };
+}
+
+type Handler<R> = (ctx: RequestContext, request: FastifyRequest, reply: FastifyReply) => Promise<R>;
+
+/** Wraps a handler: marks the request as dispatched to the core before running it. */
+export function handle<R>(fn: Handler<R>) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<R> => {
+    request.dispatched = true;
+    return fn(contextOf(request), request, reply);
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * JSON schemas of the native API's request bodies and queries. Every object is closed
+ * (additionalProperties: false), so unknown fields are rejected, not ignored.
+ */
+const closed = (properties: Record<string, object>, required: string[] = []) => ({
+  type: 'object',
+  additionalProperties: false,
+  properties,
+  required,
+});
+
+const keyIdentifier = { type: 'string', minLength: 1, maxLength: 2048 };
+const base64 = { type: 'string', maxLength: 16_384 };
+const encryptionContext = {
+  type: 'object',
+  additionalProperties: { type: 'string', maxLength: 8192 },
+  maxProperties: 64,
+};
+const tags = { type: 'object', additionalProperties: { type: 'string' }, maxProperties: 50 };
+const marker = { type: 'string', minLength: 1, maxLength: 1024 };
+/** Query strings are not type-coerced (coercion would also turn JSON numbers into strings in bodies). */
+const integerString = { type: 'string', pattern: '^[0-9]{1,9}$' };
+
+export const SCHEMAS = {
+  keyParams: closed({ keyId: keyIdentifier }, ['keyId']),
+  aliasParams: closed({ '*': { type: 'string', minLength: 1, maxLength: 512 } }, ['*']),
+  listQuery: closed({ limit: integerString, marker, keyId: keyIdentifier }),
+  auditQuery: closed({ after: integerString, limit: integerString }),
+  createKey: closed({
+    description: { type: 'string' },
+    keySpec: { type: 'string' },
+    keyUsage: { type: 'string' },
+    tags,
+    rotationPeriodInDays: { type: 'integer' },
+    automaticRotation: { type: 'boolean' },
+  }),
+  updateKey: closed({ description: { type: 'string' } }, ['description']),
+  setRotation: closed({ enabled: { type: 'boolean' }, periodInDays: { type: 'integer' } }, ['enabled']),
+  scheduleDeletion: closed({ pendingWindowInDays: { type: 'integer' } }),
+  tags: closed({ tags }, ['tags']),
+  untag: closed({ tagKeys: { type: 'array', items: { type: 'string' }, maxItems: 50 } }, ['tagKeys']),
+  encrypt: closed({ keyId: keyIdentifier, plaintext: base64, encryptionContext }, ['keyId', 'plaintext']),
+  decrypt: closed({ ciphertext: base64, encryptionContext, keyId: keyIdentifier }, ['ciphertext']),
+  reEncrypt: closed(
+    {
+      ciphertext: base64,
+      sourceEncryptionContext: encryptionContext,
+      sourceKeyId: keyIdentifier,
+      destinationKeyId: keyIdentifier,
+      destinationEncryptionContext: encryptionContext,
+    },
+    ['ciphertext', 'destinationKeyId'],
+  ),
+  dataKey: closed(
+    {
+      keyId: keyIdentifier,
+      keySpec: { type: 'string', enum: ['AES_128', 'AES_256'] },
+      numberOfBytes: { type: 'integer' },
+      encryptionContext,
+      includePlaintext: { type: 'boolean' },
+    },
+    ['keyId'],
+  ),
+  random: closed({ numberOfBytes: { type: 'integer' } }, ['numberOfBytes']),
+  createAlias: closed({ aliasName: { type: 'string', minLength: 1, maxLength: 512 }, keyId: keyIdentifier }, ['aliasName', 'keyId']),
+  updateAlias: closed({ keyId: keyIdentifier }, ['keyId']),
+} as const;

@@ -1,0 +1,35 @@
+/** Wire helpers of the native API: strict base64 and the JSON shapes of keys and aliases. */
+import { ValidationError } from '../../errors/index.js';
+import type { AliasDescription } from '../../core/aliases.js';
+import type { KeyDescription } from '../../core/key-context.js';
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** @throws ValidationError (ERR_VALIDATION) unless `value` is canonical standard base64. */
+export function fromBase64(field: string, value: string): Buffer {
+  if (!BASE64.test(value)) throw new ValidationError(`${field} must be standard base64.`);
+  return Buffer.from(value, 'base64');
+}
+
+const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+
+export function keyView(k: KeyDescription) {
+  return {
+    keyId: k.id,
+    arn: k.arn,
+    description: k.description,
+    keySpec: k.keySpec,
+    keyUsage: k.keyUsage,
+    state: k.state,
+    createdAt: k.createdAt.toISOString(),
+    currentVersion: k.currentVersion,
+    currentKeyMaterialId: k.currentKeyMaterialId,
+    rotation: { enabled: k.rotationPeriodDays !== null, periodInDays: k.rotationPeriodDays, nextRotationAt: iso(k.nextRotationAt) },
+    deletionAt: iso(k.deletionAt),
+    tags: k.tags,
+  };
+}
+
+export function aliasView(a: AliasDescription) {
+  return { aliasName: a.name, aliasArn: a.arn, keyId: a.keyId, createdAt: a.createdAt.toISOString(), updatedAt: a.updatedAt.toISOString() };
+}
