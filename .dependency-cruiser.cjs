@@ -25,6 +25,12 @@ module.exports = {
     ),
     forbidden('protocols-no-adapters', '^src/protocols/', { path: '^src/(adapters|cli)/|^src/main\\.ts$' }, 'protocols never pick adapters'),
     forbidden('only-main-and-cli-wire', '^src/(?!main\\.ts|cli/)', { path: '^src/main\\.ts$' }, 'only cli/ imports main.ts'),
+    forbidden(
+      'no-caller-supplied-nonces',
+      '^src/(?!crypto/aead\\.ts$)',
+      { path: '^src/crypto/aead-fixed-iv\\.ts$' },
+      'only aead.ts may call the fixed-IV primitive, with a fresh random IV',
+    ),
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
   ],
   options: {

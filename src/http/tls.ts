@@ -1,0 +1,72 @@
+/**
+ * The server's TLS policy and the security headers of every response.
+ *
+ * Invariants:
+ * - TLS 1.2 and 1.3 only (minVersion TLSv1.2). SSL 3.0, TLS 1.0 and 1.1 are refused (RFC 8996).
+ * - TLS 1.2 suites: ephemeral ECDHE key exchange (forward secrecy) with an AEAD only: AES-GCM or ChaCha20-Poly1305,
+ *   with ECDSA or RSA authentication (the Mozilla "intermediate" list). No static RSA key exchange, no finite-field
+ *   DHE, no CBC, RC4, 3DES, NULL, anonymous or export suites (RFC 9325 §4.2).
+ * - TLS 1.3 suites: OpenSSL's defaults, listed explicitly because Node takes both lists from one `ciphers` string.
+ * - The server's order wins (honorCipherOrder); key exchange groups X25519, P-256, P-384.
+ * - No stateless session tickets: Node never rotates the ticket key it generates at start, so a ticket key stolen
+ *   from memory would decrypt every recorded session that resumed with it (loss of forward secrecy).
+ * - No renegotiation (TLS 1.2; TLS 1.3 has none): it is a DoS lever and the root of the 2009 prefix attack.
+ * - With `caPem`, clients MAY present a certificate issued by that CA (mTLS); the handshake still succeeds without
+ *   one, so token and SigV4 clients keep working. A presented certificate is authenticated only when
+ *   `socket.authorized === true`: the identity layer must check that, never `getPeerCertificate()` alone.
+ */
+import { constants } from 'node:crypto';
+import type { ServerOptions } from 'node:https';
+
+/** TLS 1.3 cipher suites: OpenSSL's default set and order (all AEAD, all forward-secret by design). */
+export const TLS13_CIPHER_SUITES = ['TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256'] as const;
+
+/** TLS 1.2 cipher suites (OpenSSL names): ECDHE + AEAD only, in preference order. */
+export const TLS12_CIPHER_SUITES = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+] as const;
+
+/** Key exchange groups, in preference order. */
+export const ECDH_CURVES = 'X25519:P-256:P-384';
+
+/** Headers the server sets on every response. */
+export const SECURITY_HEADERS: Record<string, string> = Object.freeze({
+  // RFC 6797: HTTPS only, for two years, subdomains included.
+  'strict-transport-security': 'max-age=63072000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  // Responses carry key material and secrets: never store them in any cache.
+  'cache-control': 'no-store',
+});
+
+/** Certificate, key and, optionally, the CA that client certificates must chain to. */
+export interface ServerTlsMaterial {
+  /** The server certificate (PEM), optionally followed by intermediates. */
+  certPem: string;
+  /** The server private key (PEM). */
+  keyPem: string;
+  /** When given, client certificates are requested and verified against this CA (optional mTLS). */
+  caPem?: string;
+}
+
+/**
+ * The `node:https` server options that implement the TLS policy above, for `material`.
+ * Throws nothing itself; an invalid certificate or key makes the server constructor throw.
+ */
+export function serverTlsOptions(material: ServerTlsMaterial): ServerOptions {
+  return {
+    cert: material.certPem,
+    key: material.keyPem,
+    minVersion: 'TLSv1.2',
+    maxVersion: 'TLSv1.3',
+    ciphers: [...TLS13_CIPHER_SUITES, ...TLS12_CIPHER_SUITES].join(':'),
+    honorCipherOrder: true,
+    ecdhCurve: ECDH_CURVES,
+    secureOptions: constants.SSL_OP_NO_TICKET | constants.SSL_OP_NO_RENEGOTIATION,
+    ...(material.caPem === undefined ? {} : { ca: material.caPem, requestCert: true, rejectUnauthorized: false }),
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Self-signed root CA certificates.
+ *
+ * Invariants:
+ * - The key pair is fresh ECDSA P-256; the certificate is signed with ECDSA-SHA256.
+ * - basicConstraints CA:true is critical (RFC 5280 §4.2.1.9); keyUsage is keyCertSign + cRLSign only and critical
+ *   (§4.2.1.3), so the CA key cannot serve as a TLS key.
+ * - The serial number is random (serial-number.ts); the subjectKeyIdentifier is the SHA-1 of the public key
+ *   (§4.2.1.2 method 1), which leaf certificates repeat as their authorityKeyIdentifier.
+ */
+import { exportPrivateKeyPem, generateEcdsaKeyPair, ECDSA_SHA256 } from './key-pair.js';
+import { randomSerialNumber } from './serial-number.js';
+import {
+  BasicConstraintsExtension,
+  KeyUsageFlags,
+  KeyUsagesExtension,
+  SubjectKeyIdentifierExtension,
+  X509CertificateGenerator,
+} from './x509.js';
+
+/** What a new root CA looks like. */
+export interface RootCaParams {
+  /** The subject and issuer CN. */
+  readonly commonName: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** Largest number of intermediate CAs below this one; 0 lets it sign end-entity certificates only. */
+  readonly pathLength?: number;
+}
+
+/** A new root CA: the certificate and its private key (PKCS#8), both PEM. */
+export interface RootCa {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+/** Creates a self-signed root CA with a fresh ECDSA P-256 key. Throws only on a WebCrypto failure. */
+export async function createRootCa(params: RootCaParams): Promise<RootCa> {
+  const keys = await generateEcdsaKeyPair();
+  const certificate = await X509CertificateGenerator.createSelfSigned({
+    serialNumber: randomSerialNumber(),
+    name: [{ CN: [params.commonName] }],
+    notBefore: params.notBefore,
+    notAfter: params.notAfter,
+    keys,
+    signingAlgorithm: ECDSA_SHA256,
+    extensions: [
+      new BasicConstraintsExtension(true, params.pathLength, true),
+      new KeyUsagesExtension(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign, true),
+      await SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: certificate.toString('pem'), keyPem: await exportPrivateKeyPem(keys.privateKey) };
+}
