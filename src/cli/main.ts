@@ -1,8 +1,8 @@
 /** The `datadefender` command: the server and the client commands. */
 import { readFile } from 'node:fs/promises';
-import { Command } from 'commander';
-import { registerClientCommands } from './client/commands.js';
-import type { CliIo } from './client/io.js';
+import { Command, CommanderError } from 'commander';
+import { registerClientCommands } from './commands/client-commands.js';
+import { CliError, type CliIo } from './commands/io.js';
 import { registerServerCommand } from './server-command.js';
 import { VERSION } from '../main.js';
 
@@ -14,8 +14,21 @@ export async function main(argv: string[]): Promise<void> {
     readFile: (path) => readFile(path),
     cwd: process.cwd(),
   };
-  const program = new Command('datadefender').version(VERSION).description('DataDefender key management').showHelpAfterError();
+  const program = new Command('datadefender').version(VERSION).description('DataDefender key management').showHelpAfterError().exitOverride();
   registerServerCommand(program, io);
   registerClientCommands(program, io);
-  await program.parseAsync(argv);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof CliError || (err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_'))) {
+      io.stderr(`datadefender: ${err.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
 }

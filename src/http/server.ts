@@ -4,7 +4,7 @@
  * unknown properties rejected), a body size limit, and no per-request logging on the hot path.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { SECURITY_HEADERS, serverTlsOptions } from './tls.js';
 
@@ -19,7 +19,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const app = Fastify({
     https: serverTlsOptions(options.tls),
     loggerInstance: options.logger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
