@@ -1,0 +1,140 @@
+/**
+ * The schema migrations, in code, for both engines. Column types differ only where the engines do:
+ * identifier text (PostgreSQL uses the "C" collation so ordering and paging by id/name is by code point, as in SQLite),
+ * blobs (BLOB vs BYTEA) and the audit sequence (INTEGER PRIMARY KEY AUTOINCREMENT vs BIGSERIAL).
+ *
+ * Invariant: migrations are append-only. Never edit a released migration; add the next one.
+ * Concurrency: Kysely's Migrator runs them under its lock (PostgreSQL: an advisory lock; SQLite: the adapter is told
+ * DDL is transactional so the run is one BEGIN IMMEDIATE transaction), so two processes opening one database at once
+ * apply each migration exactly once.
+ */
+import { sql, type ColumnDataType, type CreateTableBuilder, type Expression, type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+
+/** A column type: a Kysely type name or raw SQL (e.g. `text collate "C"`). */
+export type DataTypeExpression = ColumnDataType | Expression<unknown>;
+
+export interface MigrationDialect {
+  /** Type of id and name columns (ordered and compared byte-wise). */
+  idText: DataTypeExpression;
+  blob: DataTypeExpression;
+  /** Adds the audit_events `sequence` column: an ever-increasing 64-bit primary key. */
+  addSequenceColumn<T extends string>(table: CreateTableBuilder<T, never>): CreateTableBuilder<T, 'sequence'>;
+}
+
+// Kysely migrations are written against an untyped database on purpose: the schema at migration N is not today's.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDb = Kysely<any>;
+
+function initialSchema(d: MigrationDialect): Migration {
+  return {
+    async up(db: AnyDb) {
+      await db.schema
+        .createTable('keys')
+        .addColumn('id', d.idText, (c) => c.primaryKey())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('key_spec', 'text', (c) => c.notNull())
+        .addColumn('key_usage', 'text', (c) => c.notNull())
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull().check(sql`state in ('Enabled', 'Disabled', 'PendingDeletion')`))
+        .addColumn('current_version', 'integer', (c) => c.notNull().check(sql`current_version >= 1`))
+        .addColumn('rotation_period_days', 'integer')
+        .addColumn('next_rotation_at', 'bigint')
+        .addColumn('deletion_at', 'bigint')
+        .addColumn('pending_window_days', 'integer')
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('keys_due_for_rotation').on('keys').columns(['state', 'next_rotation_at']).execute();
+      await db.schema.createIndex('keys_due_for_deletion').on('keys').columns(['state', 'deletion_at']).execute();
+
+      await db.schema
+        .createTable('key_versions')
+        .addColumn('key_id', d.idText, (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull().check(sql`version >= 1`))
+        .addColumn('material_id', 'text', (c) => c.notNull())
+        .addColumn('wrapped', d.blob, (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('rotation_type', 'text', (c) => c.notNull().check(sql`rotation_type in ('ORIGINAL', 'AUTOMATIC', 'ON_DEMAND')`))
+        .addPrimaryKeyConstraint('key_versions_pk', ['key_id', 'version'])
+        .addForeignKeyConstraint('key_versions_key_fk', ['key_id'], 'keys', ['id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+
+      await db.schema
+        .createTable('aliases')
+        .addColumn('name', d.idText, (c) => c.primaryKey())
+        .addColumn('key_id', d.idText, (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addForeignKeyConstraint('aliases_key_fk', ['key_id'], 'keys', ['id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+      await db.schema.createIndex('aliases_by_key').on('aliases').columns(['key_id', 'name']).execute();
+
+      await db.schema
+        .createTable('principals')
+        .addColumn('id', d.idText, (c) => c.primaryKey())
+        .addColumn('name', d.idText, (c) => c.notNull().unique())
+        .addColumn('arn', 'text', (c) => c.notNull())
+        .addColumn('roles', 'text', (c) => c.notNull())
+        .addColumn('disabled', 'integer', (c) => c.notNull().check(sql`disabled in (0, 1)`))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('tokens')
+        .addColumn('hash', d.idText, (c) => c.primaryKey())
+        .addColumn('accessor', d.idText, (c) => c.notNull().unique())
+        .addColumn('principal_id', d.idText, (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .addForeignKeyConstraint('tokens_principal_fk', ['principal_id'], 'principals', ['id'])
+        .execute();
+
+      await db.schema
+        .createTable('access_keys')
+        .addColumn('id', d.idText, (c) => c.primaryKey())
+        .addColumn('principal_id', d.idText, (c) => c.notNull())
+        .addColumn('secret_wrapped', d.blob, (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('Active', 'Inactive')`))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addForeignKeyConstraint('access_keys_principal_fk', ['principal_id'], 'principals', ['id'])
+        .execute();
+
+      await d
+        .addSequenceColumn(db.schema.createTable('audit_events'))
+        .addColumn('event_id', 'text', (c) => c.notNull())
+        .addColumn('event_time', 'bigint', (c) => c.notNull())
+        .addColumn('event_name', 'text', (c) => c.notNull())
+        .addColumn('event_source', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('principal', 'text', (c) => c.notNull())
+        .addColumn('credential', 'text')
+        .addColumn('source_ip', 'text')
+        .addColumn('user_agent', 'text')
+        .addColumn('resource', 'text')
+        .addColumn('outcome', 'text', (c) => c.notNull().check(sql`outcome in ('attempt', 'success', 'failure', 'denied')`))
+        .addColumn('error_code', 'text')
+        .addColumn('read_only', 'integer', (c) => c.notNull().check(sql`read_only in (0, 1)`))
+        .addColumn('details', 'text', (c) => c.notNull())
+        .execute();
+    },
+  };
+}
+
+/** Every migration, by name; names sort in the order they run. */
+export function storageMigrations(d: MigrationDialect): Record<string, Migration> {
+  return { '0001-initial-schema': initialSchema(d) };
+}
+
+/** Applies every pending migration; a no-op when the database is current. Throws the migration's error. */
+export async function migrateToLatest(db: AnyDb, d: MigrationDialect, options: { migrationTableSchema?: string } = {}): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => storageMigrations(d) };
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'datadefender_migration',
+    migrationLockTableName: 'datadefender_migration_lock',
+    ...(options.migrationTableSchema === undefined ? {} : { migrationTableSchema: options.migrationTableSchema }),
+  });
+  const { error } = await migrator.migrateToLatest();
+  if (error !== undefined) throw error;
+}

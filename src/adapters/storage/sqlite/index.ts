@@ -1,0 +1,1 @@
+export { openSqliteStorage } from './sqlite-storage.js';

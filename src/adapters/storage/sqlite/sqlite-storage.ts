@@ -1,0 +1,103 @@
+/**
+ * The embedded storage: one SQLite file through better-sqlite3 and the shared Kysely storage.
+ *
+ * Invariants:
+ * - WAL mode, synchronous=FULL: a resolved append/commit is on disk (audit events are durable).
+ * - secure_delete=ON, and a TRUNCATE checkpoint after destroyKey: destroyed key material is overwritten in the
+ *   database file and not left behind in the WAL (crypto-shredding).
+ * - foreign_keys=ON; busy_timeout so processes sharing the file queue on its lock instead of failing.
+ * - A new file is created with mode 0600 (the WAL and shared-memory files inherit it).
+ */
+import { closeSync, constants, openSync, realpathSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { Kysely, sql } from 'kysely';
+import { DependencyError } from '../../../errors/index.js';
+import type { Storage } from '../../../ports/storage.js';
+import { createKyselyStorage } from '../kysely-storage.js';
+import { migrateToLatest, type MigrationDialect } from '../migrations.js';
+import type { StorageDatabase } from '../schema.js';
+import { STORAGE_UNAVAILABLE, isSystemErrorCode, type DriverErrorClass, type StorageDialect } from '../storage-dialect.js';
+import { acquireFileMutex, SerializedSqliteDialect } from './serialized-sqlite-dialect.js';
+
+export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+
+const sqliteMigrations: MigrationDialect = {
+  idText: 'text',
+  blob: 'blob',
+  addSequenceColumn: (table) => table.addColumn('sequence', 'integer', (c) => c.primaryKey().autoIncrement()),
+};
+
+/** SQLite result codes that mean the database file cannot be used right now (as opposed to a bug). */
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|CORRUPT|NOTADB|PROTOCOL|NOMEM|PERM|AUTH|NOLFS)/;
+
+function classifySqliteError(err: unknown): DriverErrorClass {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return 'other';
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'unique';
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return 'foreign-key';
+  if (UNAVAILABLE.test(code) || isSystemErrorCode(code)) return 'unavailable';
+  return 'other';
+}
+
+/** Creates the file with mode 0600 unless it exists; never changes an existing file. */
+function createPrivateFile(file: string): void {
+  try {
+    closeSync(openSync(file, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR, 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+function openDatabase(file: string): Database.Database {
+  createPrivateFile(file);
+  const database = new Database(file, { timeout: SQLITE_BUSY_TIMEOUT_MS, fileMustExist: true });
+  try {
+    database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    const mode = database.pragma('journal_mode = WAL', { simple: true });
+    if (String(mode).toLowerCase() !== 'wal') throw new Error(`SQLite refused WAL mode (journal_mode=${String(mode)})`);
+    database.pragma('synchronous = FULL');
+    database.pragma('foreign_keys = ON');
+    database.pragma('secure_delete = ON');
+    return database;
+  } catch (err) {
+    database.close();
+    throw err;
+  }
+}
+
+/**
+ * Opens (creating if needed, mode 0600) and migrates the SQLite database at `file`.
+ * Several instances, in one process or several, may open the same file.
+ * @throws DependencyError (ERR_DEPENDENCY) when the file cannot be opened, configured or migrated (cause: the driver error).
+ */
+export async function openSqliteStorage(options: { file: string }): Promise<Storage> {
+  let database: Database.Database;
+  let realPath: string;
+  try {
+    database = openDatabase(options.file);
+    realPath = realpathSync(options.file);
+  } catch (err) {
+    throw new DependencyError(STORAGE_UNAVAILABLE, { cause: err });
+  }
+
+  const fileMutex = acquireFileMutex(realPath);
+  const dialect: StorageDialect = {
+    kind: 'sqlite',
+    classifyError: classifySqliteError,
+    // BEGIN IMMEDIATE already serializes writers, so sequence order is commit order.
+    lockAuditAppend: async () => {},
+    afterDestroy: async (db) => {
+      await sql`pragma wal_checkpoint(TRUNCATE)`.execute(db);
+    },
+    afterClose: fileMutex.release,
+  };
+  const db = new Kysely<StorageDatabase>({ dialect: new SerializedSqliteDialect({ database }, fileMutex.mutex) });
+  try {
+    await migrateToLatest(db, sqliteMigrations);
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    fileMutex.release();
+    throw new DependencyError(STORAGE_UNAVAILABLE, { cause: err });
+  }
+  return createKyselyStorage(db, dialect);
+}

@@ -1,0 +1,51 @@
+/**
+ * What differs between the engines behind the shared Kysely storage, and the one place driver errors are
+ * translated. Invariant: no driver message reaches a DataDefenderError's message; the driver error is the cause.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import { DataDefenderError, DependencyError, InternalError } from '../../errors/index.js';
+import type { StorageDatabase } from './schema.js';
+
+export const STORAGE_UNAVAILABLE = 'The storage backend is unavailable.';
+
+/** How a driver error is handled: constraint violations map per call; `unavailable` becomes DependencyError. */
+export type DriverErrorClass = 'unique' | 'foreign-key' | 'unavailable' | 'other';
+
+export interface StorageDialect {
+  readonly kind: 'sqlite' | 'postgres';
+  classifyError(err: unknown): DriverErrorClass;
+  /**
+   * Runs first in every audit append transaction; holds until commit so that sequence order equals commit order
+   * (a reader paging by `afterSequence` can never skip an event that commits late).
+   */
+  lockAuditAppend(trx: Transaction<StorageDatabase>): Promise<void>;
+  /** Best-effort work after a key was destroyed and committed (e.g. flushing freed pages out of a WAL). */
+  afterDestroy?(db: Kysely<StorageDatabase>): Promise<void>;
+  /** Called once after the Kysely instance is destroyed. */
+  afterClose?(): void;
+}
+
+export interface ConflictMapping {
+  unique?: () => DataDefenderError;
+  foreignKey?: () => DataDefenderError;
+}
+
+/** Turns anything a driver throws into a DataDefenderError with a fixed message and the original as cause. */
+export function translateError(err: unknown, dialect: StorageDialect, conflicts: ConflictMapping = {}): DataDefenderError {
+  if (err instanceof DataDefenderError) return err;
+  const kind = dialect.classifyError(err);
+  let mapped: DataDefenderError | undefined;
+  if (kind === 'unique') mapped = conflicts.unique?.();
+  else if (kind === 'foreign-key') mapped = conflicts.foreignKey?.();
+  else if (kind === 'unavailable') mapped = new DependencyError(STORAGE_UNAVAILABLE, { cause: err });
+  if (mapped) {
+    if (mapped.cause === undefined) Object.defineProperty(mapped, 'cause', { value: err, configurable: true, writable: true });
+    return mapped;
+  }
+  return new InternalError({ cause: err });
+}
+
+/** Node's system error codes for a network or file-system failure (ECONNREFUSED, ENOENT, EACCES, ...). */
+export function isSystemErrorCode(code: unknown): boolean {
+  return typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code);
+}
