@@ -46,7 +46,7 @@ export async function benchInProcess() {
     const service = createKeyService({
       storage, root, audit, authorize: authorizeByRole, clock: systemClock,
       scope: { region: 'us-east-1', accountId: '111122223333' },
-      settings: { defaultRotationPeriodDays: 180, keyCacheSize: 1000, keyCacheTtlSeconds: 300 },
+      settings: { defaultRotationPeriodDays: 180, keyCacheSize: 1000, keyCacheTtlSeconds: 300, metadataCacheMs: 1000 },
     });
     const key = await service.keys.create(ctx, {});
     const plaintext = randomBytes(1024);

@@ -26,6 +26,7 @@ const schema = z
     jobBatchSize: z.number().int().min(1).max(10_000),
     keyCacheSize: z.number().int().min(0).max(10_000_000),
     keyCacheTtlSeconds: z.number().int().min(0).max(86_400),
+    metadataCacheMs: z.number().int().min(0).max(60_000),
   })
   .strict()
   .refine((c) => c.dev, { message: 'only dev mode (--dev) is available until a production root of trust is configured', path: ['dev'] })
@@ -59,9 +60,10 @@ const ENV: Record<string, keyof z.input<typeof schema>> = {
   DATADEFENDER_JOB_BATCH_SIZE: 'jobBatchSize',
   DATADEFENDER_KEY_CACHE_SIZE: 'keyCacheSize',
   DATADEFENDER_KEY_CACHE_TTL_SECONDS: 'keyCacheTtlSeconds',
+  DATADEFENDER_METADATA_CACHE_MS: 'metadataCacheMs',
 };
 
-const NUMERIC = new Set(['defaultRotationPeriodDays', 'jobIntervalSeconds', 'jobBatchSize', 'keyCacheSize', 'keyCacheTtlSeconds']);
+const NUMERIC = new Set(['defaultRotationPeriodDays', 'jobIntervalSeconds', 'jobBatchSize', 'keyCacheSize', 'keyCacheTtlSeconds', 'metadataCacheMs']);
 
 const DEFAULTS = {
   dev: false,
@@ -75,6 +77,7 @@ const DEFAULTS = {
   jobBatchSize: 500,
   keyCacheSize: 100_000,
   keyCacheTtlSeconds: 300,
+  metadataCacheMs: 1000,
 } as const;
 
 /**

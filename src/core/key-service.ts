@@ -17,6 +17,7 @@ import { createKeyMaterial } from './key-material.js';
 import { createKeyResolver } from './key-resolver.js';
 import { createKeyRotation } from './key-rotation.js';
 import { createMaterialCache } from './material-cache.js';
+import { withReadCache } from './cached-storage.js';
 import type { Authorize } from './request-context.js';
 
 export interface KeyServiceDeps {
@@ -26,11 +27,18 @@ export interface KeyServiceDeps {
   authorize: Authorize;
   clock: Clock;
   scope: AccountScope;
-  settings: { defaultRotationPeriodDays: number; keyCacheSize: number; keyCacheTtlSeconds: number };
+  settings: {
+    defaultRotationPeriodDays: number;
+    keyCacheSize: number;
+    keyCacheTtlSeconds: number;
+    /** How long key records and aliases may be served from memory; changes by other processes show within it. */
+    metadataCacheMs: number;
+  };
 }
 
 export function createKeyService(deps: KeyServiceDeps) {
-  const { storage, root, audit, authorize, clock, scope, settings } = deps;
+  const { root, audit, authorize, clock, scope, settings } = deps;
+  const storage = withReadCache(deps.storage, { ttlMs: settings.metadataCacheMs, maxEntries: settings.keyCacheSize });
   const cache = createMaterialCache({ maxEntries: settings.keyCacheSize, ttlMs: settings.keyCacheTtlSeconds * 1000 });
   const kc: KeyContext = {
     storage,

@@ -1,14 +1,10 @@
 /**
- * Bounded LRU cache of unwrapped key material, so the root of trust is not on every request's path.
+ * Bounded cache of unwrapped key material, so the root of trust is not on every request's path.
  * Invariants: at most `maxEntries` secrets in memory; an entry older than `ttlMs` is never returned;
- * evicted and expired secrets are zeroed.
+ * evicted, expired and replaced secrets are zeroed.
  */
 import type { SecretBytes } from '../crypto/index.js';
-
-interface Entry {
-  secret: SecretBytes;
-  expiresAt: number;
-}
+import { createLruCache } from './lru-cache.js';
 
 export interface MaterialCache {
   get(keyId: string, version: number): SecretBytes | undefined;
@@ -18,38 +14,10 @@ export interface MaterialCache {
 }
 
 export function createMaterialCache(options: { maxEntries: number; ttlMs: number; now?: () => number }): MaterialCache {
-  const now = options.now ?? Date.now;
-  const entries = new Map<string, Entry>();
-  const drop = (id: string, entry: Entry) => {
-    entries.delete(id);
-    entry.secret.destroy();
-  };
+  const cache = createLruCache<SecretBytes>({ ...options, onEvict: (secret) => secret.destroy() });
   return {
-    get(keyId, version) {
-      const id = `${keyId}/${version}`;
-      const entry = entries.get(id);
-      if (!entry) return undefined;
-      if (entry.expiresAt <= now()) {
-        drop(id, entry);
-        return undefined;
-      }
-      entries.delete(id);
-      entries.set(id, entry);
-      return entry.secret;
-    },
-    set(keyId, version, secret) {
-      if (options.maxEntries === 0 || options.ttlMs === 0) return;
-      const id = `${keyId}/${version}`;
-      const existing = entries.get(id);
-      if (existing && existing.secret !== secret) drop(id, existing);
-      entries.set(id, { secret, expiresAt: now() + options.ttlMs });
-      while (entries.size > options.maxEntries) {
-        const [oldestId, oldest] = entries.entries().next().value as [string, Entry];
-        drop(oldestId, oldest);
-      }
-    },
-    evictKey(keyId) {
-      for (const [id, entry] of entries) if (id.startsWith(`${keyId}/`)) drop(id, entry);
-    },
+    get: (keyId, version) => cache.get(`${keyId}/${version}`),
+    set: (keyId, version, secret) => cache.set(`${keyId}/${version}`, secret),
+    evictKey: (keyId) => cache.deletePrefix(`${keyId}/`),
   };
 }

@@ -6,9 +6,10 @@
 //   tags and GHASH-derived IVs are refused;
 // - every decryption failure throws InvalidCiphertextError with its one fixed message and no cause, and
 //   unauthenticated plaintext is zeroed, never returned.
-import { createDecipheriv, randomBytes } from 'node:crypto';
+import { createDecipheriv } from 'node:crypto';
 import { InvalidCiphertextError } from '../errors/index.js';
 import { GCM_IV_BYTES, GCM_TAG_BYTES, aesGcmEncryptWithFixedIv, gcmCipherFor } from './aead-fixed-iv.js';
+import { randomBytes } from './random.js';
 import type { SecretBytes } from './secret-bytes.js';
 
 /** The parts of one AES-GCM encryption. */

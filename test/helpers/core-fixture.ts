@@ -62,7 +62,7 @@ export async function coreFixture(options: { auditTimeoutMs?: number } = {}) {
     authorize: authorizeByRole,
     clock,
     scope: SCOPE,
-    settings: { defaultRotationPeriodDays: 180, keyCacheSize: 1000, keyCacheTtlSeconds: 300 },
+    settings: { defaultRotationPeriodDays: 180, keyCacheSize: 1000, keyCacheTtlSeconds: 300, metadataCacheMs: 1000 },
   });
   return {
     service,

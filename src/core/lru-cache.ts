@@ -1,0 +1,53 @@
+/**
+ * A bounded LRU map whose entries expire after `ttlMs`.
+ * Invariants: never more than `maxEntries` entries; an expired entry is never returned; `onEvict` sees every
+ * value that leaves the cache (eviction, expiry, replacement, deletion), exactly once.
+ */
+export interface LruCache<V> {
+  get(key: string): V | undefined;
+  set(key: string, value: V): void;
+  delete(key: string): void;
+  /** Deletes every entry whose key starts with `prefix`. */
+  deletePrefix(prefix: string): void;
+}
+
+export function createLruCache<V>(options: {
+  maxEntries: number;
+  ttlMs: number;
+  now?: () => number;
+  onEvict?: (value: V) => void;
+}): LruCache<V> {
+  const { maxEntries, ttlMs, now = Date.now, onEvict = () => {} } = options;
+  const entries = new Map<string, { value: V; expiresAt: number }>();
+  const drop = (key: string) => {
+    const entry = entries.get(key);
+    if (!entry) return;
+    entries.delete(key);
+    onEvict(entry.value);
+  };
+  return {
+    get(key) {
+      const entry = entries.get(key);
+      if (!entry) return undefined;
+      if (entry.expiresAt <= now()) {
+        drop(key);
+        return undefined;
+      }
+      entries.delete(key);
+      entries.set(key, entry);
+      return entry.value;
+    },
+    set(key, value) {
+      if (maxEntries <= 0 || ttlMs <= 0) return;
+      const existing = entries.get(key);
+      if (existing && existing.value !== value) drop(key);
+      entries.delete(key);
+      entries.set(key, { value, expiresAt: now() + ttlMs });
+      while (entries.size > maxEntries) drop(entries.keys().next().value as string);
+    },
+    delete: drop,
+    deletePrefix(prefix) {
+      for (const key of [...entries.keys()]) if (key.startsWith(prefix)) drop(key);
+    },
+  };
+}
