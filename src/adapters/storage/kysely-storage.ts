@@ -86,7 +86,7 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
       return guard(
         async () => {
           if (first.keyId !== key.id || first.version !== key.currentVersion) {
-            throw new ValidationError("The first version must belong to the key and be its current version.");
+            throw new ValidationError('The first version must belong to the key and be its current version.');
           }
           const keyRow = keyToRow(key);
           const versionRow = versionToRow(first);
@@ -95,7 +95,7 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
             await trx.insertInto('key_versions').values(versionRow).execute();
           });
         },
-        { unique: () => new AlreadyExistsError('A key with this id already exists.') },
+        { unique: (cause) => new AlreadyExistsError('A key with this id already exists.', { cause }) },
       );
     },
 
@@ -256,8 +256,8 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
           await db.insertInto('aliases').values(aliasToRow(alias)).execute();
         },
         {
-          unique: () => new AlreadyExistsError('An alias with this name already exists.'),
-          foreignKey: () => new NotFoundError('The target key does not exist.'),
+          unique: (cause) => new AlreadyExistsError('An alias with this name already exists.', { cause }),
+          foreignKey: (cause) => new NotFoundError('The target key does not exist.', { cause }),
         },
       );
     },
@@ -272,7 +272,7 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
             .executeTakeFirst();
           return result.numUpdatedRows === 1n;
         },
-        { foreignKey: () => new NotFoundError('The target key does not exist.') },
+        { foreignKey: (cause) => new NotFoundError('The target key does not exist.', { cause }) },
       );
     },
 
@@ -313,7 +313,7 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
         async () => {
           await db.insertInto('principals').values(principalToRow(principal)).execute();
         },
-        { unique: () => new AlreadyExistsError('A principal with this id or name already exists.') },
+        { unique: (cause) => new AlreadyExistsError('A principal with this id or name already exists.', { cause }) },
       );
     },
 
@@ -337,8 +337,8 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
           await db.insertInto('tokens').values(tokenToRow(token)).execute();
         },
         {
-          unique: () => new AlreadyExistsError('A token with this hash or accessor already exists.'),
-          foreignKey: () => new NotFoundError('The principal does not exist.'),
+          unique: (cause) => new AlreadyExistsError('A token with this hash or accessor already exists.', { cause }),
+          foreignKey: (cause) => new NotFoundError('The principal does not exist.', { cause }),
         },
       );
     },
@@ -356,8 +356,8 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
           await db.insertInto('access_keys').values(accessKeyToRow(key)).execute();
         },
         {
-          unique: () => new AlreadyExistsError('An access key with this id already exists.'),
-          foreignKey: () => new NotFoundError('The principal does not exist.'),
+          unique: (cause) => new AlreadyExistsError('An access key with this id already exists.', { cause }),
+          foreignKey: (cause) => new NotFoundError('The principal does not exist.', { cause }),
         },
       );
     },

@@ -25,24 +25,28 @@ export interface StorageDialect {
   afterClose?(): void;
 }
 
+/** Errors to raise for constraint violations in one call; each receives the driver error as its cause. */
 export interface ConflictMapping {
-  unique?: () => DataDefenderError;
-  foreignKey?: () => DataDefenderError;
+  unique?: (cause: unknown) => DataDefenderError;
+  foreignKey?: (cause: unknown) => DataDefenderError;
 }
 
-/** Turns anything a driver throws into a DataDefenderError with a fixed message and the original as cause. */
+/**
+ * Turns anything a driver throws into a DataDefenderError with a fixed message and the original as cause:
+ * a mapped constraint violation, DependencyError when the database is unavailable, InternalError otherwise.
+ */
 export function translateError(err: unknown, dialect: StorageDialect, conflicts: ConflictMapping = {}): DataDefenderError {
   if (err instanceof DataDefenderError) return err;
-  const kind = dialect.classifyError(err);
-  let mapped: DataDefenderError | undefined;
-  if (kind === 'unique') mapped = conflicts.unique?.();
-  else if (kind === 'foreign-key') mapped = conflicts.foreignKey?.();
-  else if (kind === 'unavailable') mapped = new DependencyError(STORAGE_UNAVAILABLE, { cause: err });
-  if (mapped) {
-    if (mapped.cause === undefined) Object.defineProperty(mapped, 'cause', { value: err, configurable: true, writable: true });
-    return mapped;
+  switch (dialect.classifyError(err)) {
+    case 'unique':
+      return conflicts.unique?.(err) ?? new InternalError({ cause: err });
+    case 'foreign-key':
+      return conflicts.foreignKey?.(err) ?? new InternalError({ cause: err });
+    case 'unavailable':
+      return new DependencyError(STORAGE_UNAVAILABLE, { cause: err });
+    case 'other':
+      return new InternalError({ cause: err });
   }
-  return new InternalError({ cause: err });
 }
 
 /** Node's system error codes for a network or file-system failure (ECONNREFUSED, ENOENT, EACCES, ...). */

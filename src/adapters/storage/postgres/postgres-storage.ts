@@ -98,9 +98,11 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     options: `-c search_path=${schema}`,
     types,
   });
-  // An idle client losing its connection emits 'error' on the pool; unhandled, that would end the process.
-  // The pool drops that client; the next query opens a new connection or fails with DependencyError.
+  // A client losing its connection emits 'error' (on the pool while idle, on the client while checked out);
+  // unhandled, that would end the process. The failing query rejects on its own (-> DependencyError), the pool
+  // drops the broken client, and the next query opens a new connection.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
 
   const dialect: StorageDialect = {
     kind: 'postgres',

@@ -1,0 +1,171 @@
+/**
+ * The Storage contract against PostgreSQL (a fresh random schema per test, dropped afterwards), plus what only
+ * PostgreSQL needs: schema creation and search_path, connection failures, and safety across processes.
+ * PostgreSQL must be reachable: when it is not, these tests fail; they never skip.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openPostgresStorage } from '../../src/adapters/storage/postgres/index.js';
+import type { Storage } from '../../src/ports/storage.js';
+import { crossProcessSuite } from './cross-process.js';
+import { makeEvent, makeKey, makeVersion, storageContract, type StorageHarness } from './storage-contract.js';
+
+const PG_URL = process.env.DATADEFENDER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const RUN = `dd_storage_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+let counter = 0;
+let adminConnection: Promise<pg.Client> | undefined;
+
+/**
+ * The administrative client, connected on first use. When PostgreSQL is unreachable every test fails on it
+ * (in its own beforeEach or body) instead of the file being skipped.
+ */
+function admin(): Promise<pg.Client> {
+  adminConnection ??= (async () => {
+    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5_000 });
+    client.on('error', () => undefined);
+    await client.connect();
+    return client;
+  })();
+  return adminConnection;
+}
+
+afterAll(async () => {
+  const client = await adminConnection?.catch(() => undefined);
+  if (!client) return;
+  const { rows } = await client.query<{ nspname: string }>('select nspname from pg_namespace where nspname like $1', [`${RUN}%`]);
+  for (const { nspname } of rows) await client.query(`drop schema if exists "${nspname}" cascade`);
+  await client.end();
+});
+
+async function postgresHarness(): Promise<StorageHarness & { schema: string }> {
+  await admin();
+  const schema = `${RUN}_${++counter}`;
+  const opened: Storage[] = [];
+  return {
+    schema,
+    async open() {
+      const s = await openPostgresStorage({ connectionString: PG_URL, schema, poolSize: 4 });
+      opened.push(s);
+      return s;
+    },
+    async dispose() {
+      await Promise.all(opened.map((s) => s.close()));
+      await (await admin()).query(`drop schema if exists "${schema}" cascade`);
+    },
+  };
+}
+
+storageContract('postgres', postgresHarness);
+
+/** A TCP proxy to PostgreSQL that can be cut, to lose the database under an open storage. */
+async function cuttableProxy(): Promise<{ url: string; cut(): Promise<void> }> {
+  const target = new URL(PG_URL);
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const url = new URL(PG_URL);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  return {
+    url: url.toString(),
+    cut: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+  };
+}
+
+describe('PostgreSQL storage specifics', () => {
+  it('creates the schema, keeps every table in it and records the migration once', async () => {
+    const h = await postgresHarness();
+    try {
+      await Promise.all([h.open(), h.open()]);
+      await (await h.open()).close();
+      const { rows: tables } = await (await admin()).query<{ table_name: string }>(
+        'select table_name from information_schema.tables where table_schema = $1 order by table_name',
+        [h.schema],
+      );
+      expect(tables.map((t) => t.table_name)).toEqual(
+        ['access_keys', 'aliases', 'audit_events', 'datadefender_migration', 'datadefender_migration_lock', 'key_versions', 'keys', 'principals', 'tokens'],
+      );
+      const { rows } = await (await admin()).query(`select name from "${h.schema}".datadefender_migration`);
+      expect(rows).toEqual([{ name: '0001-initial-schema' }]);
+      const { rows: indexes } = await (await admin()).query<{ indexname: string }>('select indexname from pg_indexes where schemaname = $1', [h.schema]);
+      expect(indexes.map((i) => i.indexname)).toEqual(expect.arrayContaining(['keys_due_for_rotation', 'keys_due_for_deletion', 'aliases_by_key']));
+      const { rows: cols } = await (await admin()).query<{ column_name: string; data_type: string }>(
+        `select column_name, data_type from information_schema.columns where table_schema = $1 and table_name = 'key_versions' and column_name = 'wrapped'`,
+        [h.schema],
+      );
+      expect(cols).toEqual([{ column_name: 'wrapped', data_type: 'bytea' }]);
+    } finally {
+      await h.dispose();
+    }
+  });
+
+  it('isolates schemas: a key in one schema is invisible in another', async () => {
+    const a = await postgresHarness();
+    const b = await postgresHarness();
+    try {
+      const sa = await a.open();
+      const sb = await b.open();
+      const key = makeKey();
+      await sa.createKey(key, makeVersion(key.id, 1));
+      expect(await sb.getKey(key.id)).toBeUndefined();
+      expect(await sa.getKey(key.id)).toEqual(key);
+    } finally {
+      await a.dispose();
+      await b.dispose();
+    }
+  });
+
+  it('refuses a schema name that is not a lower-case identifier', async () => {
+    for (const schema of ['Public', 'a-b', 'x; drop table keys', '', '1abc']) {
+      await expect(openPostgresStorage({ connectionString: PG_URL, schema })).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
+    }
+  });
+
+  it('reports an unreachable server as DependencyError without the driver’s message', async () => {
+    const err = await openPostgresStorage({ connectionString: 'postgres://postgres@127.0.0.1:1/test', schema: `${RUN}_never` }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: 'ERR_DEPENDENCY', message: 'The storage backend is unavailable.' });
+    expect((err as Error).cause).toBeDefined();
+  });
+
+  it('reports a database lost after opening as DependencyError on the next call', async () => {
+    const proxy = await cuttableProxy();
+    const schema = `${RUN}_${++counter}`;
+    const storage = await openPostgresStorage({ connectionString: proxy.url, schema, poolSize: 2 });
+    try {
+      const key = makeKey();
+      await storage.createKey(key, makeVersion(key.id, 1));
+      await proxy.cut();
+      for (const call of [() => storage.getKey(key.id), () => storage.listKeys({ limit: 1 }), () => storage.append([makeEvent()])]) {
+        const err = await call().then(() => new Error('resolved'), (e: unknown) => e);
+        expect(err).toMatchObject({ code: 'ERR_DEPENDENCY', message: 'The storage backend is unavailable.' });
+        expect((err as Error).cause).toBeDefined();
+      }
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
+crossProcessSuite('postgres', async () => {
+  const h = await postgresHarness();
+  return { target: { engine: 'postgres', connectionString: PG_URL, schema: h.schema }, open: () => h.open(), dispose: () => h.dispose() };
+});

@@ -1,0 +1,708 @@
+/**
+ * The Storage port's contract suite, run against every adapter (sqlite.test.ts, postgres.test.ts).
+ * Each test gets a fresh, empty database from the harness and may open several independent instances on it
+ * (separate connections or pools), as separate servers would.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../../src/ports/audit-sink.js';
+import type {
+  AccessKeyRecord,
+  AliasRecord,
+  KeyRecord,
+  KeyState,
+  KeyVersionRecord,
+  PrincipalRecord,
+  Storage,
+  TokenRecord,
+} from '../../src/ports/storage.js';
+
+export interface StorageHarness {
+  /** Opens a new, independent instance on this harness's database (migrating it if needed). */
+  open(): Promise<Storage>;
+  /** Closes every instance it opened and removes the database. */
+  dispose(): Promise<void>;
+}
+
+export type StorageHarnessFactory = () => Promise<StorageHarness>;
+
+// ---- fixtures ---------------------------------------------------------------------------------------------
+
+const T0 = new Date('2026-01-01T00:00:00.000Z');
+const at = (days: number, ms = 0) => new Date(T0.getTime() + days * 86_400_000 + ms);
+
+export function makeKey(overrides: Partial<KeyRecord> = {}): KeyRecord {
+  return {
+    id: randomUUID(),
+    createdAt: at(0, 123),
+    description: 'a key',
+    keySpec: 'SYMMETRIC_DEFAULT',
+    keyUsage: 'ENCRYPT_DECRYPT',
+    origin: 'AWS_KMS',
+    state: 'Enabled',
+    currentVersion: 1,
+    rotationPeriodDays: 365,
+    nextRotationAt: at(365),
+    deletionAt: null,
+    pendingWindowDays: null,
+    tags: {},
+    ...overrides,
+  };
+}
+
+export function makeVersion(keyId: string, version: number, overrides: Partial<KeyVersionRecord> = {}): KeyVersionRecord {
+  return {
+    keyId,
+    version,
+    materialId: randomBytes(32).toString('hex'),
+    wrapped: new Uint8Array(randomBytes(60)),
+    createdAt: at(version, 7),
+    rotationType: version === 1 ? 'ORIGINAL' : 'ON_DEMAND',
+    ...overrides,
+  };
+}
+
+export function makeEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
+  return {
+    eventId: randomUUID(),
+    eventTime: at(0, 999),
+    eventName: 'Encrypt',
+    eventSource: 'rest',
+    requestId: `req-${randomUUID()}`,
+    principal: 'arn:aws:iam::111122223333:user/alice',
+    credential: 'token:abc',
+    sourceIp: '127.0.0.1',
+    userAgent: 'vitest',
+    resource: 'arn:aws:kms:us-east-1:111122223333:key/x',
+    outcome: 'success',
+    errorCode: null,
+    readOnly: false,
+    details: {},
+    ...overrides,
+  };
+}
+
+function makePrincipal(overrides: Partial<PrincipalRecord> = {}): PrincipalRecord {
+  const name = `user-${randomUUID().slice(0, 8)}`;
+  return {
+    id: randomUUID(),
+    name,
+    arn: `arn:aws:iam::111122223333:user/${name}`,
+    roles: ['administrator', 'auditor'],
+    disabled: false,
+    createdAt: at(0, 5),
+    ...overrides,
+  };
+}
+
+/** Rotates `keyId` on `storage` until one addVersion succeeds; returns the version it added. */
+async function rotateWithRetry(storage: Storage, keyId: string): Promise<number> {
+  for (let attempt = 0; attempt < 1_000; attempt++) {
+    const key = await storage.getKey(keyId);
+    if (!key) throw new Error('key vanished');
+    const next = key.currentVersion + 1;
+    if (await storage.addVersion(makeVersion(keyId, next), key.currentVersion, at(next * 10))) return next;
+  }
+  throw new Error('rotation never succeeded');
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+const ERR = (code: string) => expect.objectContaining({ code });
+
+// ---- the suite --------------------------------------------------------------------------------------------
+
+export function storageContract(kind: Storage['kind'], newHarness: StorageHarnessFactory): void {
+  describe(`Storage contract (${kind})`, () => {
+    let current: StorageHarness | undefined;
+    let storage: Storage;
+    /** Opens another instance on the current test's database. */
+    const harness = { open: () => current!.open() };
+
+    beforeEach(async () => {
+      current = await newHarness();
+      storage = await current.open();
+    });
+    afterEach(async () => {
+      const done = current;
+      current = undefined;
+      await done?.dispose();
+    });
+
+    const createKey = async (overrides: Partial<KeyRecord> = {}, s: Storage = storage) => {
+      const key = makeKey(overrides);
+      const first = makeVersion(key.id, key.currentVersion);
+      await s.createKey(key, first);
+      return { key, first };
+    };
+
+    it(`reports kind ${kind}`, () => {
+      expect(storage.kind).toBe(kind);
+    });
+
+    describe('keys', () => {
+      it('round-trips every field, including unicode tags and every nullable field set', async () => {
+        const key = makeKey({
+          description: 'Zahlungsverkehr — clé 🔑 "quoted" \\ back\nslash',
+          origin: 'EXTERNAL',
+          state: 'PendingDeletion',
+          rotationPeriodDays: 90,
+          nextRotationAt: at(90, 1),
+          deletionAt: at(7, 2),
+          pendingWindowDays: 7,
+          tags: { 環境: '本番', 'cost-center': 'Zürich 🏦', empty: '', 'ctl\u0001': 'nul\u0000 and emoji 👩‍💻', '𝒳': '\u00e9\u0301' },
+        });
+        const first = makeVersion(key.id, 1);
+        await storage.createKey(key, first);
+        expect(await storage.getKey(key.id)).toEqual(key);
+        const stored = await storage.getVersion(key.id, 1);
+        expect(stored).toEqual({ ...first, wrapped: expect.anything() });
+        expect(stored!.wrapped).toBeInstanceOf(Uint8Array);
+        expect(Buffer.from(stored!.wrapped).equals(Buffer.from(first.wrapped))).toBe(true);
+      });
+
+      it('round-trips null dates and numbers, empty tags and millisecond precision', async () => {
+        const { key } = await createKey({ rotationPeriodDays: null, nextRotationAt: null, createdAt: at(3, 1) });
+        const got = await storage.getKey(key.id);
+        expect(got).toEqual(key);
+        expect(got!.nextRotationAt).toBeNull();
+        expect(got!.deletionAt).toBeNull();
+        expect(got!.pendingWindowDays).toBeNull();
+        expect(got!.rotationPeriodDays).toBeNull();
+        expect(got!.createdAt).toBeInstanceOf(Date);
+        expect(got!.createdAt.getTime()).toBe(at(3, 1).getTime());
+        expect(got!.tags).toEqual({});
+      });
+
+      it('stores wrapped bytes given as a Uint8Array view into a larger buffer', async () => {
+        const backing = randomBytes(100);
+        const key = makeKey();
+        const first = makeVersion(key.id, 1, { wrapped: new Uint8Array(backing.buffer, backing.byteOffset + 10, 48) });
+        await storage.createKey(key, first);
+        const got = await storage.getVersion(key.id, 1);
+        expect(Buffer.from(got!.wrapped).equals(backing.subarray(10, 58))).toBe(true);
+      });
+
+      it('returns undefined for a missing key', async () => {
+        expect(await storage.getKey(randomUUID())).toBeUndefined();
+      });
+
+      it('rejects a duplicate key id with AlreadyExistsError and keeps the original', async () => {
+        const { key, first } = await createKey();
+        const again = makeKey({ id: key.id, description: 'other' });
+        await expect(storage.createKey(again, makeVersion(key.id, 1))).rejects.toEqual(ERR('ERR_ALREADY_EXISTS'));
+        await expect(storage.createKey(again, makeVersion(key.id, 1))).rejects.toThrow('A key with this id already exists.');
+        expect(await storage.getKey(key.id)).toEqual(key);
+        expect((await storage.listVersions(key.id)).map((v) => v.materialId)).toEqual([first.materialId]);
+      });
+
+      it('creates key and first version in one transaction (a failing version insert leaves no key)', async () => {
+        const key = makeKey();
+        const bad = makeVersion(key.id, 1, { rotationType: 'BOGUS' as KeyVersionRecord['rotationType'] });
+        await expect(storage.createKey(key, bad)).rejects.toEqual(ERR('ERR_INTERNAL'));
+        expect(await storage.getKey(key.id)).toBeUndefined();
+        expect(await storage.listVersions(key.id)).toEqual([]);
+      });
+
+      it('refuses a first version that is not the key’s current version', async () => {
+        const key = makeKey();
+        await expect(storage.createKey(key, makeVersion(key.id, 2))).rejects.toEqual(ERR('ERR_VALIDATION'));
+        await expect(storage.createKey(key, makeVersion(randomUUID(), 1))).rejects.toEqual(ERR('ERR_VALIDATION'));
+        expect(await storage.getKey(key.id)).toBeUndefined();
+      });
+
+      it('lists keys ordered by id across pages, with nextMarker only while more follow', async () => {
+        expect(await storage.listKeys({ limit: 5 })).toEqual({ items: [] });
+        const ids: string[] = [];
+        for (let i = 0; i < 7; i++) ids.push((await createKey()).key.id);
+        ids.sort();
+
+        const p1 = await storage.listKeys({ limit: 3 });
+        expect(p1.items.map((k) => k.id)).toEqual(ids.slice(0, 3));
+        expect(p1.nextMarker).toEqual(expect.any(String));
+        expect(p1.nextMarker).toMatch(/^[A-Za-z0-9_-]+$/);
+        const p2 = await storage.listKeys({ limit: 3, marker: p1.nextMarker! });
+        expect(p2.items.map((k) => k.id)).toEqual(ids.slice(3, 6));
+        const p3 = await storage.listKeys({ limit: 3, marker: p2.nextMarker! });
+        expect(p3.items.map((k) => k.id)).toEqual(ids.slice(6));
+        expect('nextMarker' in p3).toBe(false);
+
+        const exact = await storage.listKeys({ limit: 7 });
+        expect(exact.items).toHaveLength(7);
+        expect('nextMarker' in exact).toBe(false);
+        const exactTail = await storage.listKeys({ limit: 6 });
+        const last = await storage.listKeys({ limit: 1, marker: exactTail.nextMarker! });
+        expect(last.items.map((k) => k.id)).toEqual([ids[6]]);
+        expect('nextMarker' in last).toBe(false);
+        expect((await storage.listKeys({ limit: 1 })).items[0]).toEqual(await storage.getKey(ids[0]!));
+      });
+
+      it('rejects undecodable or foreign markers with InvalidMarkerError', async () => {
+        await createKey();
+        const aliasMarker = Buffer.from('aliases:alias/x').toString('base64url');
+        for (const marker of [
+          'not a marker!',
+          '',
+          '====',
+          Buffer.from([0xff, 0xfe, 0xfd]).toString('base64url'),
+          Buffer.from('keys:abc').toString('base64'), // padded: not canonical base64url
+          Buffer.from('keys:').toString('base64url'),
+          aliasMarker,
+          'A'.repeat(5000),
+        ]) {
+          await expect(storage.listKeys({ limit: 2, marker }), marker).rejects.toEqual(ERR('ERR_INVALID_MARKER'));
+        }
+        await expect(storage.listAliases({ limit: 2, marker: Buffer.from('keys:abc').toString('base64url') })).rejects.toEqual(
+          ERR('ERR_INVALID_MARKER'),
+        );
+      });
+
+      it('rejects a non-positive limit', async () => {
+        await expect(storage.listKeys({ limit: 0 })).rejects.toEqual(ERR('ERR_VALIDATION'));
+        await expect(storage.listKeysDueForRotation(T0, -1)).rejects.toEqual(ERR('ERR_VALIDATION'));
+      });
+    });
+
+    describe('updateKey', () => {
+      it('applies every patchable field and leaves the others alone', async () => {
+        const { key } = await createKey({ tags: { a: '1' } });
+        const patch = {
+          description: 'new ✓',
+          state: 'PendingDeletion' as const,
+          rotationPeriodDays: null,
+          nextRotationAt: null,
+          deletionAt: at(30, 3),
+          pendingWindowDays: 30,
+          tags: { b: 'zwei', ü: 'ß' },
+        };
+        const updated = await storage.updateKey(key.id, patch);
+        const expected = { ...key, ...patch };
+        expect(updated).toEqual(expected);
+        expect(await storage.getKey(key.id)).toEqual(expected);
+
+        const back = await storage.updateKey(key.id, { state: 'Enabled', deletionAt: null, pendingWindowDays: null, rotationPeriodDays: 180, nextRotationAt: at(180) });
+        expect(back).toEqual({ ...expected, state: 'Enabled', deletionAt: null, pendingWindowDays: null, rotationPeriodDays: 180, nextRotationAt: at(180) });
+      });
+
+      it('ignores properties that are present but undefined', async () => {
+        const { key } = await createKey();
+        expect(await storage.updateKey(key.id, { description: undefined, tags: { x: 'y' } })).toEqual({ ...key, tags: { x: 'y' } });
+      });
+
+      it('applies the patch only when the state is one of ifStates', async () => {
+        const { key } = await createKey({ state: 'Disabled' });
+        expect(await storage.updateKey(key.id, { state: 'Enabled' }, ['Enabled', 'PendingDeletion'])).toBeUndefined();
+        expect(await storage.getKey(key.id)).toEqual(key);
+        expect(await storage.updateKey(key.id, { state: 'Enabled' }, [])).toBeUndefined();
+        expect(await storage.getKey(key.id)).toEqual(key);
+        expect(await storage.updateKey(key.id, { state: 'Enabled' }, ['Disabled'])).toEqual({ ...key, state: 'Enabled' });
+        // The condition is evaluated against the current state, so the same conditional update now fails.
+        expect(await storage.updateKey(key.id, { state: 'Enabled' }, ['Disabled'])).toBeUndefined();
+      });
+
+      it('returns undefined for a missing key', async () => {
+        expect(await storage.updateKey(randomUUID(), { description: 'x' })).toBeUndefined();
+        expect(await storage.updateKey(randomUUID(), { description: 'x' }, ['Enabled'])).toBeUndefined();
+      });
+
+      it('with an empty patch returns the key when it exists and matches', async () => {
+        const { key } = await createKey();
+        expect(await storage.updateKey(key.id, {})).toEqual(key);
+        expect(await storage.updateKey(key.id, {}, ['Enabled'])).toEqual(key);
+        expect(await storage.updateKey(key.id, {}, ['Disabled'])).toBeUndefined();
+      });
+
+      it('lets exactly one of many concurrent conditional updates through', async () => {
+        const other = await harness.open();
+        const { key } = await createKey();
+        const results = await Promise.all(
+          range(1, 10).map((i) => (i % 2 ? storage : other).updateKey(key.id, { state: 'Disabled', description: `by ${i}` }, ['Enabled'])),
+        );
+        const winners = results.filter((r) => r !== undefined);
+        expect(winners).toHaveLength(1);
+        expect(await storage.getKey(key.id)).toEqual(winners[0]);
+      });
+    });
+
+    describe('versions and addVersion', () => {
+      it('adds a version, moves currentVersion and nextRotationAt, and lists versions oldest first', async () => {
+        const { key, first } = await createKey();
+        const v2 = makeVersion(key.id, 2, { rotationType: 'AUTOMATIC' });
+        expect(await storage.addVersion(v2, 1, at(730))).toBe(true);
+        expect(await storage.getKey(key.id)).toEqual({ ...key, currentVersion: 2, nextRotationAt: at(730) });
+        const v3 = makeVersion(key.id, 3);
+        expect(await storage.addVersion(v3, 2, null)).toBe(true);
+        expect(await storage.getKey(key.id)).toEqual({ ...key, currentVersion: 3, nextRotationAt: null });
+
+        const listed = await storage.listVersions(key.id);
+        expect(listed.map((v) => v.version)).toEqual([1, 2, 3]);
+        expect(listed.map((v) => ({ ...v, wrapped: Buffer.from(v.wrapped).toString('hex') }))).toEqual(
+          [first, v2, v3].map((v) => ({ ...v, wrapped: Buffer.from(v.wrapped).toString('hex') })),
+        );
+        expect(await storage.getVersion(key.id, 2)).toEqual({ ...v2, wrapped: expect.anything() });
+        expect(await storage.getVersion(key.id, 4)).toBeUndefined();
+        expect(await storage.listVersions(randomUUID())).toEqual([]);
+      });
+
+      it('returns false and changes nothing when expectedCurrent is stale', async () => {
+        const { key } = await createKey();
+        expect(await storage.addVersion(makeVersion(key.id, 2), 1, at(1))).toBe(true);
+        const before = await storage.getKey(key.id);
+        expect(await storage.addVersion(makeVersion(key.id, 2), 1, at(2))).toBe(false);
+        expect(await storage.addVersion(makeVersion(key.id, 4), 3, at(2))).toBe(false);
+        expect(await storage.getKey(key.id)).toEqual(before);
+        expect((await storage.listVersions(key.id)).map((v) => v.version)).toEqual([1, 2]);
+        expect(await storage.getVersion(key.id, 4)).toBeUndefined();
+      });
+
+      it.each<KeyState>(['Disabled', 'PendingDeletion'])('returns false and changes nothing when the key is %s', async (state) => {
+        const { key } = await createKey({ state, deletionAt: state === 'PendingDeletion' ? at(7) : null });
+        expect(await storage.addVersion(makeVersion(key.id, 2), 1, at(9))).toBe(false);
+        expect(await storage.getKey(key.id)).toEqual(key);
+        expect((await storage.listVersions(key.id)).map((v) => v.version)).toEqual([1]);
+      });
+
+      it('returns false for a missing key', async () => {
+        const id = randomUUID();
+        expect(await storage.addVersion(makeVersion(id, 2), 1, null)).toBe(false);
+        expect(await storage.listVersions(id)).toEqual([]);
+      });
+
+      it('refuses a version not numbered expectedCurrent + 1', async () => {
+        const { key } = await createKey();
+        await expect(storage.addVersion(makeVersion(key.id, 3), 1, null)).rejects.toEqual(ERR('ERR_VALIDATION'));
+        expect((await storage.listVersions(key.id)).map((v) => v.version)).toEqual([1]);
+      });
+
+      it('lets exactly one of 20 concurrent rotations from two instances win', async () => {
+        const other = await harness.open();
+        const { key } = await createKey();
+        const attempts = range(1, 20).map((i) => makeVersion(key.id, 2, { materialId: i.toString(16).padStart(64, '0') }));
+        const results = await Promise.all(attempts.map((v, i) => (i % 2 ? storage : other).addVersion(v, 1, at(100 + i))));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = results.indexOf(true);
+        const versions = await other.listVersions(key.id);
+        expect(versions.map((v) => v.version)).toEqual([1, 2]);
+        expect(versions[1]!.materialId).toBe(attempts[winner]!.materialId);
+        expect(await storage.getKey(key.id)).toEqual({ ...key, currentVersion: 2, nextRotationAt: at(100 + winner) });
+      });
+
+      it('two instances rotating 10 times each with retry leave versions 1..21 without gaps or duplicates', async () => {
+        const other = await harness.open();
+        const { key } = await createKey();
+        const loop = async (s: Storage) => {
+          const added: number[] = [];
+          for (let i = 0; i < 10; i++) added.push(await rotateWithRetry(s, key.id));
+          return added;
+        };
+        const [a, b] = await Promise.all([loop(storage), loop(other)]);
+        expect([...a, ...b].sort((x, y) => x - y)).toEqual(range(2, 21));
+        expect((await storage.listVersions(key.id)).map((v) => v.version)).toEqual(range(1, 21));
+        expect((await other.getKey(key.id))!.currentVersion).toBe(21);
+      });
+    });
+
+    describe('jobs: due for rotation and deletion', () => {
+      it('lists Enabled keys whose nextRotationAt <= now, oldest due first, up to limit', async () => {
+        const due3 = (await createKey({ nextRotationAt: at(3) })).key;
+        const due1 = (await createKey({ nextRotationAt: at(1) })).key;
+        const dueNow = (await createKey({ nextRotationAt: at(10) })).key;
+        await createKey({ nextRotationAt: at(10, 1) }); // one millisecond too late
+        await createKey({ nextRotationAt: null, rotationPeriodDays: null });
+        await createKey({ state: 'Disabled', nextRotationAt: at(0) });
+        await createKey({ state: 'PendingDeletion', nextRotationAt: at(0), deletionAt: at(5) });
+
+        expect((await storage.listKeysDueForRotation(at(10), 10)).map((k) => k.id)).toEqual([due1.id, due3.id, dueNow.id]);
+        expect(await storage.listKeysDueForRotation(at(10), 2)).toEqual([due1, due3]);
+        expect(await storage.listKeysDueForRotation(at(0), 10)).toEqual([]);
+      });
+
+      it('lists PendingDeletion keys whose deletionAt <= now, up to limit', async () => {
+        const a = (await createKey({ state: 'PendingDeletion', deletionAt: at(7), pendingWindowDays: 7 })).key;
+        const b = (await createKey({ state: 'PendingDeletion', deletionAt: at(2), pendingWindowDays: 7 })).key;
+        await createKey({ state: 'PendingDeletion', deletionAt: at(7, 1), pendingWindowDays: 7 });
+        await createKey({ state: 'Disabled', deletionAt: at(1) });
+        await createKey({ state: 'Enabled' });
+
+        expect(await storage.listKeysDueForDeletion(at(7), 10)).toEqual([b, a]);
+        expect((await storage.listKeysDueForDeletion(at(7), 1)).map((k) => k.id)).toEqual([b.id]);
+        expect(await storage.listKeysDueForDeletion(at(1), 10)).toEqual([]);
+      });
+    });
+
+    describe('destroyKey', () => {
+      it('destroys a due key with every version and alias, and nothing else', async () => {
+        const { key } = await createKey({ state: 'PendingDeletion', deletionAt: at(7), pendingWindowDays: 7 });
+        expect(await storage.addVersion(makeVersion(key.id, 2), 1, null)).toBe(false); // not Enabled
+        await storage.updateKey(key.id, { state: 'Enabled' });
+        expect(await storage.addVersion(makeVersion(key.id, 2), 1, null)).toBe(true);
+        await storage.updateKey(key.id, { state: 'PendingDeletion' });
+        const { key: survivor } = await createKey();
+        for (const name of ['alias/doomed-1', 'alias/doomed-2']) await storage.createAlias({ name, keyId: key.id, createdAt: at(1), updatedAt: at(1) });
+        await storage.createAlias({ name: 'alias/survivor', keyId: survivor.id, createdAt: at(1), updatedAt: at(1) });
+
+        expect(await storage.destroyKey(key.id, at(7))).toBe(true);
+        expect(await storage.getKey(key.id)).toBeUndefined();
+        expect(await storage.getVersion(key.id, 1)).toBeUndefined();
+        expect(await storage.getVersion(key.id, 2)).toBeUndefined();
+        expect(await storage.listVersions(key.id)).toEqual([]);
+        expect(await storage.getAlias('alias/doomed-1')).toBeUndefined();
+        expect((await storage.listAliases({ limit: 10 })).items.map((a) => a.name)).toEqual(['alias/survivor']);
+        expect(await storage.getKey(survivor.id)).toEqual(survivor);
+        expect(await storage.listVersions(survivor.id)).toHaveLength(1);
+        expect(await storage.destroyKey(key.id, at(8))).toBe(false);
+      });
+
+      it('refuses a key that is not yet due, not pending deletion, or missing', async () => {
+        const { key: pending } = await createKey({ state: 'PendingDeletion', deletionAt: at(7), pendingWindowDays: 7 });
+        const { key: enabled } = await createKey();
+        const { key: disabledWithDate } = await createKey({ state: 'Disabled', deletionAt: at(1) });
+        expect(await storage.destroyKey(pending.id, at(7, -1))).toBe(false);
+        expect(await storage.destroyKey(enabled.id, at(100))).toBe(false);
+        expect(await storage.destroyKey(disabledWithDate.id, at(100))).toBe(false);
+        expect(await storage.destroyKey(randomUUID(), at(100))).toBe(false);
+        expect(await storage.getKey(pending.id)).toEqual(pending);
+        expect(await storage.getVersion(pending.id, 1)).toBeDefined();
+        expect(await storage.getKey(enabled.id)).toEqual(enabled);
+        expect(await storage.getKey(disabledWithDate.id)).toEqual(disabledWithDate);
+      });
+
+      it('refuses a key whose deletion was cancelled', async () => {
+        const { key } = await createKey({ state: 'PendingDeletion', deletionAt: at(7), pendingWindowDays: 7 });
+        await storage.updateKey(key.id, { state: 'Disabled', deletionAt: null, pendingWindowDays: null }, ['PendingDeletion']);
+        expect(await storage.destroyKey(key.id, at(30))).toBe(false);
+        expect(await storage.getVersion(key.id, 1)).toBeDefined();
+      });
+
+      it('destroys a key exactly once when two instances race', async () => {
+        const other = await harness.open();
+        const { key } = await createKey({ state: 'PendingDeletion', deletionAt: at(7), pendingWindowDays: 7 });
+        const results = await Promise.all(range(1, 6).map((i) => (i % 2 ? storage : other).destroyKey(key.id, at(8))));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await other.getKey(key.id)).toBeUndefined();
+      });
+    });
+
+    describe('aliases', () => {
+      const alias = (name: string, keyId: string, day = 1): AliasRecord => ({ name, keyId, createdAt: at(day, 1), updatedAt: at(day, 2) });
+
+      it('creates, reads, repoints and deletes an alias', async () => {
+        const { key: k1 } = await createKey();
+        const { key: k2 } = await createKey();
+        const a = alias('alias/pay-ments_ü/1', k1.id);
+        await storage.createAlias(a);
+        expect(await storage.getAlias(a.name)).toEqual(a);
+        expect(await storage.getAlias('alias/PAY-MENTS_ü/1')).toBeUndefined(); // names are case-sensitive
+
+        expect(await storage.updateAlias(a.name, k2.id, at(5))).toBe(true);
+        expect(await storage.getAlias(a.name)).toEqual({ ...a, keyId: k2.id, updatedAt: at(5) });
+        expect(await storage.updateAlias('alias/missing', k2.id, at(5))).toBe(false);
+        expect(await storage.getAlias('alias/missing')).toBeUndefined();
+
+        expect(await storage.deleteAlias(a.name)).toBe(true);
+        expect(await storage.getAlias(a.name)).toBeUndefined();
+        expect(await storage.deleteAlias(a.name)).toBe(false);
+      });
+
+      it('rejects a duplicate name with AlreadyExistsError, whichever key it targets', async () => {
+        const { key: k1 } = await createKey();
+        const { key: k2 } = await createKey();
+        await storage.createAlias(alias('alias/dup', k1.id));
+        await expect(storage.createAlias(alias('alias/dup', k2.id, 2))).rejects.toEqual(ERR('ERR_ALREADY_EXISTS'));
+        const err = await storage.createAlias(alias('alias/dup', k1.id)).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'ERR_ALREADY_EXISTS', message: 'An alias with this name already exists.' });
+        expect((err as Error).cause).toBeDefined(); // the driver error is kept as cause, never in the message
+        expect(await storage.getAlias('alias/dup')).toEqual(alias('alias/dup', k1.id));
+      });
+
+      it('rejects an alias to a key that does not exist with NotFoundError', async () => {
+        await expect(storage.createAlias(alias('alias/orphan', randomUUID()))).rejects.toEqual(ERR('ERR_NOT_FOUND'));
+        const { key } = await createKey();
+        await storage.createAlias(alias('alias/ok', key.id));
+        await expect(storage.updateAlias('alias/ok', randomUUID(), at(2))).rejects.toEqual(ERR('ERR_NOT_FOUND'));
+        expect(await storage.getAlias('alias/ok')).toEqual(alias('alias/ok', key.id));
+      });
+
+      it('lists aliases by name (code-point order) across pages, optionally of one key', async () => {
+        const { key: k1 } = await createKey();
+        const { key: k2 } = await createKey();
+        const names = ['alias/b', 'alias/A', 'alias/a-1', 'alias/a_1', 'alias/Z', 'alias/é', 'alias/a'];
+        for (const [i, name] of names.entries()) await storage.createAlias(alias(name, i % 2 ? k2.id : k1.id));
+        const sorted = [...names].sort(); // UTF-16 order equals code-point order for these BMP names
+
+        const seen: string[] = [];
+        let marker: string | undefined;
+        let pages = 0;
+        do {
+          const page = await storage.listAliases({ limit: 2, ...(marker === undefined ? {} : { marker }) });
+          seen.push(...page.items.map((a) => a.name));
+          marker = page.nextMarker;
+          pages++;
+          if (marker === undefined) expect('nextMarker' in page).toBe(false);
+        } while (marker !== undefined);
+        expect(seen).toEqual(sorted);
+        expect(pages).toBe(4);
+
+        const ofK1 = names.filter((_, i) => i % 2 === 0).sort();
+        const first = await storage.listAliases({ keyId: k1.id, limit: 3 });
+        expect(first.items.map((a) => a.name)).toEqual(ofK1.slice(0, 3));
+        expect(first.items.every((a) => a.keyId === k1.id)).toBe(true);
+        const rest = await storage.listAliases({ keyId: k1.id, limit: 3, marker: first.nextMarker! });
+        expect(rest.items.map((a) => a.name)).toEqual(ofK1.slice(3));
+        expect('nextMarker' in rest).toBe(false);
+        expect(await storage.listAliases({ keyId: randomUUID(), limit: 3 })).toEqual({ items: [] });
+        await expect(storage.listAliases({ limit: 2, marker: 'x y' })).rejects.toEqual(ERR('ERR_INVALID_MARKER'));
+      });
+    });
+
+    describe('principals and credentials', () => {
+      it('round-trips principals by id and by name', async () => {
+        const p = makePrincipal({ roles: ['administrator', 'key-user:ü'], disabled: true });
+        const q = makePrincipal({ roles: [] });
+        await storage.createPrincipal(p);
+        await storage.createPrincipal(q);
+        expect(await storage.getPrincipal(p.id)).toEqual(p);
+        expect(await storage.getPrincipalByName(p.name)).toEqual(p);
+        expect(await storage.getPrincipal(q.id)).toEqual(q);
+        expect(await storage.getPrincipal(randomUUID())).toBeUndefined();
+        expect(await storage.getPrincipalByName('nobody')).toBeUndefined();
+      });
+
+      it('rejects a duplicate principal id or name with AlreadyExistsError', async () => {
+        const p = makePrincipal();
+        await storage.createPrincipal(p);
+        await expect(storage.createPrincipal(makePrincipal({ id: p.id }))).rejects.toEqual(ERR('ERR_ALREADY_EXISTS'));
+        await expect(storage.createPrincipal(makePrincipal({ name: p.name }))).rejects.toEqual(ERR('ERR_ALREADY_EXISTS'));
+        expect(await storage.getPrincipal(p.id)).toEqual(p);
+      });
+
+      it('round-trips tokens with and without expiry', async () => {
+        const p = makePrincipal();
+        await storage.createPrincipal(p);
+        const forever: TokenRecord = { hash: randomBytes(32).toString('hex'), accessor: 'acc-1', principalId: p.id, createdAt: at(1, 1), expiresAt: null };
+        const expiring: TokenRecord = { ...forever, hash: randomBytes(32).toString('hex'), accessor: 'acc-2', expiresAt: at(30, 5) };
+        await storage.createToken(forever);
+        await storage.createToken(expiring);
+        expect(await storage.getToken(forever.hash)).toEqual(forever);
+        expect(await storage.getToken(expiring.hash)).toEqual(expiring);
+        expect(await storage.getToken(randomBytes(32).toString('hex'))).toBeUndefined();
+        await expect(storage.createToken(forever)).rejects.toEqual(ERR('ERR_ALREADY_EXISTS'));
+        await expect(storage.createToken({ ...forever, hash: randomBytes(32).toString('hex') })).rejects.toEqual(ERR('ERR_ALREADY_EXISTS'));
+        await expect(storage.createToken({ ...forever, hash: 'h', accessor: 'acc-3', principalId: randomUUID() })).rejects.toEqual(
+          ERR('ERR_NOT_FOUND'),
+        );
+      });
+
+      it('round-trips access keys with their wrapped secret', async () => {
+        const p = makePrincipal();
+        await storage.createPrincipal(p);
+        const ak: AccessKeyRecord = {
+          id: 'AKIA' + randomBytes(8).toString('hex').toUpperCase(),
+          principalId: p.id,
+          secretWrapped: new Uint8Array(randomBytes(72)),
+          status: 'Inactive',
+          createdAt: at(2, 3),
+        };
+        await storage.createAccessKey(ak);
+        const got = await storage.getAccessKey(ak.id);
+        expect({ ...got, secretWrapped: Buffer.from(got!.secretWrapped).toString('hex') }).toEqual({
+          ...ak,
+          secretWrapped: Buffer.from(ak.secretWrapped).toString('hex'),
+        });
+        expect(got!.secretWrapped).toBeInstanceOf(Uint8Array);
+        expect(await storage.getAccessKey('AKIANOPE')).toBeUndefined();
+        await expect(storage.createAccessKey({ ...ak, status: 'Active' })).rejects.toEqual(ERR('ERR_ALREADY_EXISTS'));
+        expect((await storage.getAccessKey(ak.id))!.status).toBe('Inactive');
+      });
+    });
+
+    describe('audit', () => {
+      it('appends batches and reads every field back in order with increasing sequences', async () => {
+        const batch1 = [
+          makeEvent({ eventName: 'CreateKey', outcome: 'attempt', readOnly: false, details: { keySpec: 'SYMMETRIC_DEFAULT', nested: { a: [1, 'ü', null] } } }),
+          makeEvent({ outcome: 'denied', errorCode: 'ERR_ACCESS_DENIED', credential: null, sourceIp: null, userAgent: null, resource: null, readOnly: true }),
+          makeEvent({ principal: 'anonymous', outcome: 'failure', errorCode: 'ERR_UNAUTHENTICATED', details: { note: '日本語 🧾' } }),
+        ];
+        const batch2 = [makeEvent({ eventSource: 'job', eventTime: at(9, 1) }), makeEvent({ eventSource: 'aws-kms' })];
+        await storage.append(batch1);
+        await storage.append([]);
+        await storage.append(batch2);
+
+        const all = await storage.readAudit({ limit: 100 });
+        expect(all.map(({ sequence, ...event }) => event)).toEqual([...batch1, ...batch2]);
+        const seqs = all.map((e) => e.sequence);
+        expect(seqs.every((s) => Number.isSafeInteger(s) && s > 0)).toBe(true);
+        expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+        expect(new Set(seqs).size).toBe(5);
+        expect(all[0]!.eventTime).toBeInstanceOf(Date);
+      });
+
+      it('reads after a sequence, exclusive, up to limit', async () => {
+        const events = range(1, 7).map((i) => makeEvent({ requestId: `r${i}` }));
+        await storage.append(events.slice(0, 4));
+        await storage.append(events.slice(4));
+        const all = await storage.readAudit({ limit: 100 });
+        const page1 = await storage.readAudit({ limit: 3 });
+        expect(page1.map((e) => e.requestId)).toEqual(['r1', 'r2', 'r3']);
+        const page2 = await storage.readAudit({ afterSequence: page1[2]!.sequence, limit: 3 });
+        expect(page2.map((e) => e.requestId)).toEqual(['r4', 'r5', 'r6']);
+        const page3 = await storage.readAudit({ afterSequence: page2[2]!.sequence, limit: 3 });
+        expect(page3.map((e) => e.requestId)).toEqual(['r7']);
+        expect(await storage.readAudit({ afterSequence: page3[0]!.sequence, limit: 3 })).toEqual([]);
+        expect(await storage.readAudit({ afterSequence: 0, limit: 100 })).toEqual(all);
+      });
+
+      it('appends a large batch (more rows than one statement carries) completely and in order', async () => {
+        const events = range(1, 1_234).map((i) => makeEvent({ requestId: `big-${i}`, details: { i } }));
+        await storage.append(events);
+        const read = await storage.readAudit({ limit: 5_000 });
+        expect(read.map((e) => e.requestId)).toEqual(events.map((e) => e.requestId));
+      });
+
+      it('keeps each batch contiguous and in order when two instances append concurrently', async () => {
+        const other = await harness.open();
+        const batches = range(1, 12).map((b) => range(1, 5).map((i) => makeEvent({ requestId: `b${b}-${i}` })));
+        await Promise.all(batches.map((batch, i) => (i % 2 ? storage : other).append(batch)));
+        const read = await other.readAudit({ limit: 1_000 });
+        expect(read).toHaveLength(60);
+        for (let i = 0; i < read.length; i += 5) {
+          const chunk = read.slice(i, i + 5).map((e) => e.requestId);
+          const b = chunk[0]!.split('-')[0];
+          expect(chunk).toEqual(range(1, 5).map((n) => `${b}-${n}`));
+        }
+        const seqs = read.map((e) => e.sequence);
+        expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+      });
+    });
+
+    describe('lifecycle and migrations', () => {
+      it('reopening (migrating again) is a no-op that keeps the data', async () => {
+        const { key } = await createKey();
+        await storage.append([makeEvent()]);
+        await storage.close();
+        const again = await harness.open();
+        const third = await harness.open();
+        expect(await again.getKey(key.id)).toEqual(key);
+        expect(await third.readAudit({ limit: 10 })).toHaveLength(1);
+        storage = again;
+      });
+
+      it('two instances opening a fresh database at once both migrate safely', async () => {
+        const fresh = await newHarness();
+        try {
+          const opened = await Promise.all([fresh.open(), fresh.open(), fresh.open()]);
+          const { key } = await createKey({}, opened[0]);
+          expect(await opened[2]!.getKey(key.id)).toEqual(key);
+        } finally {
+          await fresh.dispose();
+        }
+      });
+
+      it('close is idempotent', async () => {
+        const extra = await harness.open();
+        await extra.close();
+        await extra.close();
+      });
+    });
+  });
+}
