@@ -18,6 +18,7 @@ import { migrateToLatest, type MigrationDialect } from '../migrations.js';
 import type { StorageDatabase } from '../schema.js';
 import { STORAGE_UNAVAILABLE, isSystemErrorCode, type DriverErrorClass, type StorageDialect } from '../storage-dialect.js';
 import { acquireFileMutex, SerializedSqliteDialect } from './serialized-sqlite-dialect.js';
+import { withStatementCache } from './statement-cache.js';
 
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
@@ -91,7 +92,7 @@ export async function openSqliteStorage(options: { file: string }): Promise<Stor
     },
     afterClose: fileMutex.release,
   };
-  const db = new Kysely<StorageDatabase>({ dialect: new SerializedSqliteDialect({ database }, fileMutex.mutex) });
+  const db = new Kysely<StorageDatabase>({ dialect: new SerializedSqliteDialect({ database: withStatementCache(database) }, fileMutex.mutex) });
   try {
     await migrateToLatest(db, sqliteMigrations);
   } catch (err) {
