@@ -1,8 +1,8 @@
 /** The `datadefender` command: the server and the client commands. */
 import { readFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
-import { registerClientCommands } from './commands/client-commands.js';
-import { CliError, type CliIo } from './commands/io.js';
+import { registerClientCommands } from './client/commands.js';
+import { CliError, type CliIo } from './client/io.js';
 import { registerServerCommand } from './server-command.js';
 import { VERSION } from '../main.js';
 
@@ -14,7 +14,12 @@ export async function main(argv: string[]): Promise<void> {
     readFile: (path) => readFile(path),
     cwd: process.cwd(),
   };
-  const program = new Command('datadefender').version(VERSION).description('DataDefender key management').showHelpAfterError().exitOverride();
+  const program = new Command('datadefender')
+    .version(VERSION)
+    .description('DataDefender key management')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError()
+    .exitOverride();
   registerServerCommand(program, io);
   registerClientCommands(program, io);
   try {
@@ -22,13 +27,14 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode;
-      return;
-    }
-    if (err instanceof CliError || (err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_'))) {
+    } else if (err instanceof CliError) {
+      io.stderr(`datadefender: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else if (err instanceof Error && 'code' in err && String((err as { code: unknown }).code).startsWith('ERR_')) {
       io.stderr(`datadefender: ${err.message}\n`);
       process.exitCode = 1;
-      return;
+    } else {
+      throw err;
     }
-    throw err;
   }
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadServerConfig } from '../config/config.js';
 import { createLogger, startServer } from '../main.js';
-import type { CliIo } from './commands/io.js';
+import type { CliIo } from './client/io.js';
 
 /** `datadefender server`: runs the server until SIGINT/SIGTERM, then shuts down gracefully. */
 export function registerServerCommand(program: Command, io: CliIo): void {

@@ -1,6 +1,6 @@
 /** Test helpers for the CLI client: run commands in-process with captured io, and a recording HTTPS server. */
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -152,5 +152,3 @@ export function keyView(overrides: Record<string, unknown> = {}) {
     ...overrides,
   };
 }
-
-export { writeFile };
