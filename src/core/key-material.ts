@@ -9,14 +9,23 @@ import { InvalidCiphertextError } from '../errors/index.js';
 import type { RootOfTrust } from '../ports/root-of-trust.js';
 import type { KeyVersionRecord, RotationType, Storage } from '../ports/storage.js';
 import type { MaterialCache } from './material-cache.js';
+import { createLruCache } from './lru-cache.js';
 
 export function materialAad(keyId: string, version: number): Buffer {
   return Buffer.from(`datadefender/key-material/v1/${keyId}/${version}`, 'utf8');
 }
 
-/** AWS's KeyMaterialId: 64 hex chars, here derived from the key id and version. */
+const materialIds = createLruCache<string>({ maxEntries: 10_000, ttlMs: 2 ** 40 });
+
+/** AWS's KeyMaterialId: 64 hex chars, here derived from the key id and version (memoized: it is on every response). */
 export function materialIdFor(keyId: string, version: number): string {
-  return sha256Hex(`datadefender/key-material-id/v1/${keyId}/${version}`);
+  const name = `${keyId}/${version}`;
+  let id = materialIds.get(name);
+  if (id === undefined) {
+    id = sha256Hex(`datadefender/key-material-id/v1/${name}`);
+    materialIds.set(name, id);
+  }
+  return id;
 }
 
 export interface KeyMaterial {

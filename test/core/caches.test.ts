@@ -7,14 +7,15 @@ describe('LRU cache', () => {
   it('bounds entries, evicts the least recently used, expires by TTL and reports every eviction once', () => {
     let now = 0;
     const evicted: number[] = [];
-    const cache = createLruCache<number>({ maxEntries: 2, ttlMs: 100, now: () => now, onEvict: (v) => evicted.push(v) });
+    const cache = createLruCache<number>({ maxEntries: 2, ttlMs: 2100, now: () => now, onEvict: (v) => evicted.push(v) });
     cache.set('a', 1);
     cache.set('b', 2);
+    now = 2000;
     expect(cache.get('a')).toBe(1);
     cache.set('c', 3);
     expect(cache.get('b')).toBeUndefined();
     expect(evicted).toEqual([2]);
-    now = 100;
+    now = 4000;
     expect(cache.get('a')).toBeUndefined();
     expect(evicted).toEqual([2, 1]);
     cache.set('c', 4);

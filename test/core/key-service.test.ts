@@ -288,7 +288,7 @@ describe('key service', () => {
   describe('audit and authorization on the core path', () => {
     it('records success, failure and denial with who, what, which key and request id; never plaintext', async () => {
       const key = await f.service.keys.create(ctx, {});
-      await f.service.crypto.encrypt(ctx, { keyId: key.id, plaintext: pt('secret-pan-4111'), encryptionContext: { customer: 'c-9' } });
+      await f.service.crypto.encrypt(ctx, { keyId: key.id, plaintext: pt('secret-pan-4111'), encryptionContext: { customer: 'ctx-value-secret' } });
       await expect(f.service.crypto.encrypt(context(['developer'], 'mallory'), { keyId: key.id, plaintext: pt('x') })).rejects.toMatchObject({
         code: 'ERR_ACCESS_DENIED',
       });
@@ -307,7 +307,7 @@ describe('key service', () => {
       expect(events.filter((e) => e.eventName === 'CreateKey').map((e) => e.outcome)).toEqual(['attempt', 'success']);
       const text = JSON.stringify(events);
       expect(text).not.toContain('secret-pan');
-      expect(text).not.toContain('c-9');
+      expect(text).not.toContain('ctx-value-secret');
     });
 
     it('fails closed: a failing audit sink blocks the operation and changes nothing', async () => {

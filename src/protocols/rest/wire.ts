@@ -3,12 +3,15 @@ import { ValidationError } from '../../errors/index.js';
 import type { AliasDescription } from '../../core/aliases.js';
 import type { KeyDescription } from '../../core/key-context.js';
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/** @throws ValidationError (ERR_VALIDATION) unless `value` is canonical standard base64. */
+/**
+ * Decodes canonical standard base64 (RFC 4648 §4, with padding). Node's decoder skips characters it does not
+ * know, so the round trip is what proves the input was canonical base64 and nothing else.
+ * @throws ValidationError (ERR_VALIDATION) otherwise.
+ */
 export function fromBase64(field: string, value: string): Buffer {
-  if (!BASE64.test(value)) throw new ValidationError(`${field} must be standard base64.`);
-  return Buffer.from(value, 'base64');
+  const bytes = Buffer.from(value, 'base64');
+  if (bytes.toString('base64') !== value) throw new ValidationError(`${field} must be standard base64.`);
+  return bytes;
 }
 
 const iso = (d: Date | null) => (d === null ? null : d.toISOString());

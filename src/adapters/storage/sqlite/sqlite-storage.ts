@@ -2,7 +2,8 @@
  * The embedded storage: one SQLite file through better-sqlite3 and the shared Kysely storage.
  *
  * Invariants:
- * - WAL mode, synchronous=FULL: a resolved append/commit is on disk (audit events are durable).
+ * - WAL mode, synchronous=FULL: a resolved append/commit is on disk (audit events are durable). Audit appends are
+ *   committed by a writer thread (audit-writer.ts) so their fsync never blocks the event loop.
  * - secure_delete=ON, and a TRUNCATE checkpoint after destroyKey: destroyed key material is overwritten in the
  *   database file and not left behind in the WAL (crypto-shredding).
  * - foreign_keys=ON; busy_timeout so processes sharing the file queue on its lock instead of failing.
@@ -19,6 +20,8 @@ import type { StorageDatabase } from '../schema.js';
 import { STORAGE_UNAVAILABLE, isSystemErrorCode, type DriverErrorClass, type StorageDialect } from '../storage-dialect.js';
 import { acquireFileMutex, SerializedSqliteDialect } from './serialized-sqlite-dialect.js';
 import { withStatementCache } from './statement-cache.js';
+import { startAuditWriter } from './audit-writer.js';
+import { auditEventToRow } from '../rows.js';
 
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
@@ -100,5 +103,14 @@ export async function openSqliteStorage(options: { file: string }): Promise<Stor
     fileMutex.release();
     throw new DependencyError(STORAGE_UNAVAILABLE, { cause: err });
   }
-  return createKyselyStorage(db, dialect);
+  const storage = createKyselyStorage(db, dialect);
+  const writer = startAuditWriter({ file: realPath, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS });
+  return {
+    ...storage,
+    append: (events) => writer.append(events.map(auditEventToRow)),
+    async close() {
+      await writer.close();
+      await storage.close();
+    },
+  };
 }

@@ -1,0 +1,94 @@
+/**
+ * The SQLite audit appender: one writer thread with its own connection, so that committing a batch of audit
+ * events — an fsync with synchronous=FULL — never blocks the event loop that serves requests.
+ * Invariants: `append` resolves only after the batch's COMMIT returned in the writer (the events are on disk);
+ * batches are committed one at a time in arrival order, each in one BEGIN IMMEDIATE transaction (so sequence
+ * order is commit order); a failed or dead writer rejects every pending and later append with DependencyError.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import { DependencyError } from '../../../errors/index.js';
+import type { AuditEventsTable } from '../schema.js';
+import { STORAGE_UNAVAILABLE } from '../storage-dialect.js';
+
+export type AuditRow = Omit<AuditEventsTable, 'sequence'>;
+
+const COLUMNS = [
+  'event_id', 'event_time', 'event_name', 'event_source', 'request_id', 'principal', 'credential',
+  'source_ip', 'user_agent', 'resource', 'outcome', 'error_code', 'read_only', 'details',
+] as const satisfies ReadonlyArray<keyof AuditRow>;
+
+/** The writer thread's code (plain CommonJS, evaluated by the Worker: the same in the build and under tests). */
+const WRITER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driverPath);
+const db = new Database(workerData.file, { timeout: workerData.busyTimeoutMs, fileMustExist: true });
+db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
+db.pragma('synchronous = FULL');
+const insert = db.prepare('insert into audit_events (' + workerData.columns.join(', ') + ') values (' +
+  workerData.columns.map(() => '?').join(', ') + ')');
+const appendAll = db.transaction((rows) => { for (const row of rows) insert.run(row); });
+parentPort.on('message', ({ id, rows }) => {
+  try {
+    appendAll.immediate(JSON.parse(rows));
+    parentPort.postMessage({ id, ok: true });
+  } catch (err) {
+    parentPort.postMessage({ id, ok: false, error: String(err && err.code || 'SQLITE_ERROR') });
+  }
+});
+`;
+
+export interface AuditWriter {
+  append(rows: readonly AuditRow[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function startAuditWriter(options: { file: string; busyTimeoutMs: number }): AuditWriter {
+  const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
+  const worker = new Worker(WRITER_SOURCE, {
+    eval: true,
+    workerData: { file: options.file, busyTimeoutMs: options.busyTimeoutMs, driverPath, columns: COLUMNS },
+  });
+  worker.unref();
+  const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  const inflight = new Set<Promise<void>>();
+  let nextId = 0;
+  let failure: Error | undefined;
+
+  const failAll = (cause: unknown) => {
+    failure ??= new DependencyError(STORAGE_UNAVAILABLE, { cause });
+    for (const p of pending.values()) p.reject(failure);
+    pending.clear();
+  };
+  worker.on('message', (m: { id: number; ok: boolean; error?: string }) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (m.ok) p.resolve();
+    else p.reject(new DependencyError(STORAGE_UNAVAILABLE, { cause: new Error(m.error) }));
+  });
+  worker.on('error', failAll);
+  worker.on('exit', (code) => failAll(new Error(`audit writer exited with code ${code}`)));
+
+  return {
+    append(rows) {
+      if (failure) return Promise.reject(failure);
+      if (rows.length === 0) return Promise.resolve();
+      const id = nextId++;
+      const done = new Promise<void>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ id, rows: JSON.stringify(rows.map((r) => COLUMNS.map((c) => r[c]))) });
+      });
+      const tracked = done.then(
+        () => void inflight.delete(tracked),
+        () => void inflight.delete(tracked),
+      );
+      inflight.add(tracked);
+      return done;
+    },
+    async close() {
+      await Promise.all(inflight);
+      await worker.terminate();
+    },
+  };
+}
