@@ -32,7 +32,7 @@ export interface AuditLogOptions {
 }
 
 export function createAuditLog(options: AuditLogOptions): AuditLog {
-  const { sink, timeoutMs = 5_000, maxBatch = 1_000, maxQueue = 50_000, maxInFlight = 4, onSinkError = () => {} } = options;
+  const { sink, timeoutMs = 5_000, maxBatch = 1_000, maxQueue = 50_000, maxInFlight = 8, onSinkError = () => {} } = options;
   let queue: Pending[] = [];
   let inFlight = 0;
   let scheduled = false;

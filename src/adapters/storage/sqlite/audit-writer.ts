@@ -2,8 +2,8 @@
  * The SQLite audit appender: one writer thread with its own connection, so that committing a batch of audit
  * events — an fsync with synchronous=FULL — never blocks the event loop that serves requests.
  * Invariants: `append` resolves only after the batch's COMMIT returned in the writer (the events are on disk);
- * batches are committed one at a time in arrival order, each in one BEGIN IMMEDIATE transaction (so sequence
- * order is commit order); a failed or dead writer rejects every pending and later append with DependencyError.
+ * batches are committed in arrival order, those that arrived during the previous commit together in one
+ * BEGIN IMMEDIATE transaction (so sequence order is commit order and one fsync serves many requests); a failed or dead writer rejects every pending and later append with DependencyError.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -27,15 +27,23 @@ db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
 db.pragma('synchronous = FULL');
 const insert = db.prepare('insert into audit_events (' + workerData.columns.join(', ') + ') values (' +
   workerData.columns.map(() => '?').join(', ') + ')');
-const appendAll = db.transaction((rows) => { for (const row of rows) insert.run(row); });
-parentPort.on('message', ({ id, rows }) => {
-  try {
-    appendAll.immediate(JSON.parse(rows));
-    parentPort.postMessage({ id, ok: true });
-  } catch (err) {
-    parentPort.postMessage({ id, ok: false, error: String(err && err.code || 'SQLITE_ERROR') });
-  }
+const appendAll = db.transaction((batches) => { for (const rows of batches) for (const row of rows) insert.run(row); });
+// Group commit at the writer: every batch that arrived while the previous COMMIT was running goes into one
+// transaction (messages are delivered before the setImmediate callback runs).
+let waiting = [];
+parentPort.on('message', (message) => {
+  if (waiting.push(message) === 1) setImmediate(commit);
 });
+function commit() {
+  const group = waiting;
+  waiting = [];
+  try {
+    appendAll.immediate(group.map((m) => JSON.parse(m.rows)));
+    for (const m of group) parentPort.postMessage({ id: m.id, ok: true });
+  } catch (err) {
+    for (const m of group) parentPort.postMessage({ id: m.id, ok: false, error: String(err && err.code || 'SQLITE_ERROR') });
+  }
+}
 `;
 
 export interface AuditWriter {
