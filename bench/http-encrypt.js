@@ -55,18 +55,21 @@ function load(url, body, headers) {
 
 export async function benchHttpEncrypt() {
   const dir = await mkdtemp(join(tmpdir(), 'dd-bench-'));
-  const ports = [18443 + Math.floor(Math.random() * 1000), 19443 + Math.floor(Math.random() * 1000)];
+  const ports = [18443, 19443, 20443].map((p) => p + Math.floor(Math.random() * 1000));
   const dd = await startProcess([join(ROOT, 'bin/datadefender.js'), 'server', '--dev', '--data-dir', dir, '--listen', `127.0.0.1:${ports[0]}`], 'ready');
-  const trivial = await startProcess([join(ROOT, 'bench/trivial-https-server.js'), join(dir, 'tls/server.pem'), join(dir, 'tls/server-key.pem'), String(ports[1])], 'ready');
+  const tlsFiles = [join(dir, 'tls/server.pem'), join(dir, 'tls/server-key.pem')];
+  const trivial = await startProcess([join(ROOT, 'bench/trivial-https-server.js'), ...tlsFiles, String(ports[1])], 'ready');
+  const fastify = await startProcess([join(ROOT, 'bench/fastify-echo-server.js'), ...tlsFiles, String(ports[2])], 'ready');
   try {
     const creds = JSON.parse(await readFile(join(dir, 'dev-credentials.json'), 'utf8'));
     creds.ca = await readFile(creds.caCertFile);
     const { key } = await post(creds, '/v1/keys', { description: 'bench' });
     const body = JSON.stringify({ keyId: key.keyId, plaintext: Buffer.alloc(1024, 7).toString('base64'), encryptionContext: { tenant: 'bench' } });
     const headers = { authorization: `Bearer ${creds.token}`, 'content-type': 'application/json' };
-    const results = { trivial: [], encrypt: [] };
+    const results = { trivial: [], fastify: [], encrypt: [] };
     for (let round = 0; round < ROUNDS; round++) {
       results.trivial.push(await load(`https://127.0.0.1:${ports[1]}/`, body, headers));
+      results.fastify.push(await load(`https://127.0.0.1:${ports[2]}/`, body, headers));
       results.encrypt.push(await load(`https://127.0.0.1:${ports[0]}/v1/encrypt`, body, headers));
     }
     const summary = Object.fromEntries(
@@ -75,14 +78,15 @@ export async function benchHttpEncrypt() {
     printTable(`HTTPS, 1 KiB body, keep-alive, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved ${DURATION}s rounds`, [
       ['target', 'req/s', 'p50 ms', 'p99 ms'],
       ['trivial HTTPS handler (baseline)', fmt(summary.trivial.rps), fmt(summary.trivial.p50, 1), fmt(summary.trivial.p99, 1)],
+      ['Fastify JSON echo (framework floor)', fmt(summary.fastify.rps), fmt(summary.fastify.p50, 1), fmt(summary.fastify.p99, 1)],
       ['POST /v1/encrypt (native API)', fmt(summary.encrypt.rps), fmt(summary.encrypt.p50, 1), fmt(summary.encrypt.p99, 1)],
     ]);
     const ratio = summary.encrypt.rps / summary.trivial.rps;
     console.log(`  ratio encrypt / trivial: ${ratio.toFixed(2)}x  (target >= 0.50x)`);
+    console.log(`  ratio Fastify echo / trivial: ${(summary.fastify.rps / summary.trivial.rps).toFixed(2)}x, encrypt / Fastify echo: ${(summary.encrypt.rps / summary.fastify.rps).toFixed(2)}x`);
     return { ...summary, ratio };
   } finally {
-    dd.kill('SIGTERM');
-    trivial.kill('SIGTERM');
+    for (const child of [dd, trivial, fastify]) child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
     await rm(dir, { recursive: true, force: true });
   }
