@@ -1,15 +1,8 @@
 import { request } from 'node:https';
 import { readFileSync } from 'node:fs';
 
-export interface DevCredentialsFile {
-  endpoint: string;
-  region: string;
-  accountId: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-  token: string;
-  caCertFile: string;
-}
+export type { DevCredentials as DevCredentialsFile } from '../../src/identity/dev-bootstrap.js';
+import type { DevCredentials as DevCredentialsFile } from '../../src/identity/dev-bootstrap.js';
 
 export interface RestResponse {
   status: number;

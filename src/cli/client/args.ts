@@ -4,17 +4,18 @@
  * InvalidArgumentError, which commander reports as `error: option '--x <v>' argument '...' is invalid. <why>`.
  */
 import { InvalidArgumentError } from 'commander';
+import { LIMITS } from '../../core/limits.js';
 
 /**
- * Request limits that are part of the API contract (the AWS KMS limits the server enforces too). The CLI checks
+ * Request limits that are part of the API contract: the server's own table (the AWS KMS limits). The CLI checks
  * them first only to give a clear message without a round trip; the server stays the authority.
  */
 export const CLI_LIMITS = {
-  plaintextBytes: { min: 1, max: 4096 },
-  dataKeyBytes: { min: 1, max: 1024 },
-  pendingWindowDays: { min: 7, max: 30 },
-  rotationPeriodDays: { min: 90, max: 2560 },
-  listLimit: { min: 1, max: 1000 },
+  plaintextBytes: LIMITS.plaintextBytes,
+  dataKeyBytes: LIMITS.dataKeyBytes,
+  pendingWindowDays: LIMITS.pendingWindowDays,
+  rotationPeriodDays: LIMITS.rotationPeriodDays,
+  listLimit: LIMITS.listKeys,
 } as const;
 
 export interface IntegerRange {
