@@ -59,4 +59,17 @@ describe('two servers on one PostgreSQL', () => {
     expect(unb64((await restA('POST', '/v1/decrypt', { ciphertext: v1.body.ciphertext })).body.plaintext)).toBe('written by B at v1');
     expect(unb64((await restB('POST', '/v1/decrypt', { ciphertext: v21.body.ciphertext })).body.plaintext)).toBe('written by A at v21');
   });
+
+  it('sees a key disabled through the other server within the one-second metadata cache', async () => {
+    const restA = restClient(a.credentials);
+    const restB = restClient(b.credentials);
+    const keyId: string = (await restA('POST', '/v1/keys', {})).body.key.keyId;
+    expect((await restB('POST', '/v1/encrypt', { keyId, plaintext: b64('warm the cache') })).status).toBe(200);
+    expect((await restA('POST', `/v1/keys/${keyId}/disable`)).status).toBe(200);
+    expect((await restA('POST', '/v1/encrypt', { keyId, plaintext: b64('x') })).body.code).toBe('ERR_KEY_DISABLED');
+    await new Promise((r) => setTimeout(r, 1_100));
+    const refused = await restB('POST', '/v1/encrypt', { keyId, plaintext: b64('x') });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('ERR_KEY_DISABLED');
+  });
 });
