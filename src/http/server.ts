@@ -29,9 +29,11 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   }) as unknown as FastifyInstance;
 
-  app.addHook('onSend', async (request, reply) => {
+  const securityHeaders = Object.entries(SECURITY_HEADERS);
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
-    for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
+    for (const [name, value] of securityHeaders) reply.header(name, value);
+    done(null, payload);
   });
   return app;
 }

@@ -35,7 +35,7 @@ export function contextOf(request: FastifyRequest): RequestContext {
 /** Route options for an operation: its audit name and its schemas. */
 export function operation(
   name: string,
-  schema: { body?: object; params?: object; querystring?: object } = {},
+  schema: { body?: object; params?: object; querystring?: object; response?: Record<number, object> } = {},
 ): RouteShorthandOptions {
   return { config: { operation: name }, schema };
 }

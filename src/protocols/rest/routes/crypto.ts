@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeyService } from '../../../core/key-service.js';
-import { SCHEMAS } from '../schemas.js';
+import { RESPONSES, SCHEMAS } from '../schemas.js';
 import { handle, operation } from '../rest-context.js';
 import { fromBase64 } from '../wire.js';
 
@@ -10,13 +10,13 @@ type Context = Record<string, string> | undefined;
 export function cryptoRoutes(app: FastifyInstance, service: KeyService): void {
   const { crypto } = service;
 
-  app.post('/v1/encrypt', operation('Encrypt', { body: SCHEMAS.encrypt }), handle(async (ctx, request) => {
+  app.post('/v1/encrypt', operation('Encrypt', { body: SCHEMAS.encrypt, response: { 200: RESPONSES.encrypt } }), handle(async (ctx, request) => {
     const b = request.body as { keyId: string; plaintext: string; encryptionContext?: Context };
     const r = await crypto.encrypt(ctx, { keyId: b.keyId, plaintext: fromBase64('plaintext', b.plaintext), encryptionContext: b.encryptionContext });
     return { ciphertext: r.ciphertext.toString('base64'), keyId: r.keyArn, keyVersion: r.keyVersion, keyMaterialId: r.keyMaterialId };
   }));
 
-  app.post('/v1/decrypt', operation('Decrypt', { body: SCHEMAS.decrypt }), handle(async (ctx, request) => {
+  app.post('/v1/decrypt', operation('Decrypt', { body: SCHEMAS.decrypt, response: { 200: RESPONSES.decrypt } }), handle(async (ctx, request) => {
     const b = request.body as { ciphertext: string; encryptionContext?: Context; keyId?: string };
     const r = await crypto.decrypt(ctx, {
       ciphertext: fromBase64('ciphertext', b.ciphertext),
