@@ -38,7 +38,7 @@ function commit() {
   const group = waiting;
   waiting = [];
   try {
-    appendAll.immediate(group.map((m) => JSON.parse(m.rows)));
+    appendAll.immediate(group.map((m) => m.rows));
     for (const m of group) parentPort.postMessage({ id: m.id, ok: true });
   } catch (err) {
     for (const m of group) parentPort.postMessage({ id: m.id, ok: false, error: String(err && err.code || 'SQLITE_ERROR') });
@@ -85,7 +85,7 @@ export function startAuditWriter(options: { file: string; busyTimeoutMs: number 
       const id = nextId++;
       const done = new Promise<void>((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker.postMessage({ id, rows: JSON.stringify(rows.map((r) => COLUMNS.map((c) => r[c]))) });
+        worker.postMessage({ id, rows: rows.map((r) => COLUMNS.map((c) => r[c])) });
       });
       const tracked = done.then(
         () => void inflight.delete(tracked),
