@@ -3,12 +3,13 @@
  * schedule and cancel deletion. State rules: key-state-rules.ts.
  */
 import { randomUuid } from '../crypto/index.js';
-import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
+import { ValidationError } from '../errors/index.js';
 import type { KeyPatch, KeyRecord, Page } from '../ports/storage.js';
+import { applyTransition } from './key-transition.js';
 import { keyArn } from './arn.js';
 import type { RequestContext } from './request-context.js';
 import { addDays, describeRecord, type KeyContext, type KeyDescription } from './key-context.js';
-import { allowedStates, assertState, type StateRule } from './key-state-rules.js';
+import { assertState, type StateRule } from './key-state-rules.js';
 import { KEY_SPECS, isKeySpec } from './key-specs.js';
 import { LIMITS, checkDescription, checkInteger, checkTags } from './limits.js';
 
@@ -23,17 +24,6 @@ export interface CreateKeyInput {
 
 export function createKeyLifecycle(kc: KeyContext) {
   const { storage, run, clock, scope, resolver, material } = kc;
-
-  /** Applies a patch allowed by `rule`, conditionally on the state, so a concurrent change cannot slip past it. */
-  const transition = async (key: KeyRecord, rule: StateRule, patch: KeyPatch): Promise<KeyDescription> => {
-    const arn = keyArn(scope, key.id);
-    const updated = await storage.updateKey(key.id, patch, allowedStates(rule));
-    if (updated) return describeRecord(scope, updated);
-    const current = await storage.getKey(key.id);
-    if (!current) throw new NotFoundError(`Key '${arn}' does not exist`);
-    assertState(rule, current.state, arn);
-    throw new ConflictError(`${arn} changed concurrently; retry the request.`);
-  };
 
   /** Resolve (id or ARN only) -> authorize -> state check -> audit attempt -> conditional update. */
   const mutate = (
@@ -50,7 +40,7 @@ export function createKeyLifecycle(kc: KeyContext) {
       assertState(rule, key.state, arn);
       const patch = patchFor(key);
       await op.beforeChange();
-      return transition(key, rule, patch);
+      return applyTransition(kc, key, rule, patch);
     });
 
   return {

@@ -10,7 +10,8 @@ import { LimitExceededError, UnsupportedError } from '../errors/index.js';
 import type { KeyRecord } from '../ports/storage.js';
 import { keyArn } from './arn.js';
 import { addDays, describeRecord, type KeyContext, type KeyDescription } from './key-context.js';
-import { allowedStates, assertState } from './key-state-rules.js';
+import { assertState } from './key-state-rules.js';
+import { applyTransition } from './key-transition.js';
 import { KEY_SPECS, isKeySpec } from './key-specs.js';
 import { LIMITS, checkInteger } from './limits.js';
 import type { RequestContext } from './request-context.js';
@@ -62,12 +63,7 @@ export function createKeyRotation(kc: KeyContext) {
       op.details.rotationPeriodDays = period;
       await op.beforeChange();
       const patch = { rotationPeriodDays: period, nextRotationAt: period === null ? null : addDays(clock.now(), period) };
-      const updated = await storage.updateKey(key.id, patch, allowedStates('configureRotation'));
-      if (!updated) {
-        const current = await resolver.resolve(key.id, { allowAlias: false });
-        assertState('configureRotation', current.state, arn);
-      }
-      return describeRecord(scope, updated ?? key);
+      return applyTransition(kc, key, 'configureRotation', patch);
     });
 
   return {
