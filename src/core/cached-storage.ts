@@ -6,7 +6,7 @@
  * conditional updates, never on cached data alone; cached records are shared and never mutated.
  */
 import type { AliasRecord, KeyRecord, Storage } from '../ports/storage.js';
-import { createLruCache } from './lru-cache.js';
+import { createLruCache, type LruCache } from './lru-cache.js';
 
 export function withReadCache(storage: Storage, options: { ttlMs: number; maxEntries: number }): Storage {
   const keys = createLruCache<KeyRecord>(options);
@@ -21,21 +21,19 @@ export function withReadCache(storage: Storage, options: { ttlMs: number; maxEnt
     }
   };
 
+  const readThrough =
+    <T>(cache: LruCache<T>, read: (id: string) => Promise<T | undefined>) =>
+    async (id: string): Promise<T | undefined> => {
+      const hit = cache.get(id);
+      if (hit) return hit;
+      const value = await read(id);
+      if (value) cache.set(id, value);
+      return value;
+    };
+
   const overrides: Partial<Storage> = {
-    async getKey(id) {
-      const hit = keys.get(id);
-      if (hit) return hit;
-      const key = await storage.getKey(id);
-      if (key) keys.set(id, key);
-      return key;
-    },
-    async getAlias(name) {
-      const hit = aliases.get(name);
-      if (hit) return hit;
-      const alias = await storage.getAlias(name);
-      if (alias) aliases.set(name, alias);
-      return alias;
-    },
+    getKey: readThrough(keys, (id) => storage.getKey(id)),
+    getAlias: readThrough(aliases, (name) => storage.getAlias(name)),
     updateKey: (id, patch, ifStates) => around(() => keys.delete(id), () => storage.updateKey(id, patch, ifStates)),
     addVersion: (version, expected, next) =>
       around(() => keys.delete(version.keyId), () => storage.addVersion(version, expected, next)),

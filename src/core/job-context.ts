@@ -2,9 +2,7 @@ import { randomUuid } from '../crypto/index.js';
 import type { AccountScope } from './arn.js';
 import { partitionOf } from './arn.js';
 import type { RequestContext } from './request-context.js';
-
-/** The built-in role of DataDefender's own background jobs. No principal can be given it. */
-export const SYSTEM_ROLE = 'system';
+import { SYSTEM_ROLE } from '../policy/roles.js';
 
 /** Request context for one step of a background job (rotation, deletion): audited like any request. */
 export function jobContext(scope: AccountScope): RequestContext {

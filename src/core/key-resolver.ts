@@ -10,15 +10,13 @@ import { aliasArn, keyArn, parseKmsArn, type AccountScope } from './arn.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-export function isKeyId(value: string): boolean {
+function isKeyId(value: string): boolean {
   return UUID.test(value);
 }
 
 export interface KeyResolver {
   /** @throws NotFoundError (ERR_NOT_FOUND) */
   resolve(identifier: string, options: { allowAlias: boolean }): Promise<KeyRecord>;
-  /** Key id named by a key id or key ARN (not an alias), without loading it. @throws NotFoundError */
-  keyIdOf(identifier: string): string;
 }
 
 export function createKeyResolver(deps: { storage: Storage; scope: AccountScope }): KeyResolver {
@@ -52,11 +50,6 @@ export function createKeyResolver(deps: { storage: Storage; scope: AccountScope 
       const alias = await storage.getAlias(t.alias);
       if (!alias) throw new NotFoundError(`Alias ${aliasArn(scope, t.alias)} is not found.`);
       return load(alias.keyId);
-    },
-    keyIdOf(identifier) {
-      const t = target(identifier);
-      if ('alias' in t) throw invalid(identifier);
-      return t.keyId;
     },
   };
 }

@@ -6,7 +6,7 @@
  * deletion answers "<ARN> is not pending deletion.".
  */
 import { DataDefenderError, InvalidStateError, KeyDisabledError } from '../errors/index.js';
-import type { KeyState } from '../ports/storage.js';
+import { KEY_STATES, type KeyState } from '../ports/storage.js';
 
 type Refusal = (arn: string) => DataDefenderError;
 
@@ -38,5 +38,5 @@ export function assertState(rule: StateRule, state: KeyState, arn: string): void
 /** The states in which `rule` allows the operation (for conditional updates in storage). */
 export function allowedStates(rule: StateRule): KeyState[] {
   const refused = STATE_RULES[rule] as Partial<Record<KeyState, Refusal>>;
-  return (['Enabled', 'Disabled', 'PendingDeletion'] as const).filter((s) => !refused[s]);
+  return KEY_STATES.filter((s) => !refused[s]);
 }

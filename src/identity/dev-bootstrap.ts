@@ -11,6 +11,7 @@ import type { RootOfTrust } from '../ports/root-of-trust.js';
 import type { PrincipalRecord, Storage } from '../ports/storage.js';
 import { partitionOf, type AccountScope } from '../core/arn.js';
 import { accessKeyAad, newAccessKeyPair, newBearerToken } from './credentials.js';
+import { ADMINISTRATOR_ROLE } from '../policy/roles.js';
 
 export interface DevCredentials {
   endpoint: string;
@@ -22,8 +23,6 @@ export interface DevCredentials {
   caCertFile: string;
   principalArn: string;
 }
-
-export const ADMINISTRATOR_ROLE = 'administrator';
 
 async function ensureAdmin(storage: Storage, scope: AccountScope, now: Date): Promise<PrincipalRecord> {
   const existing = await storage.getPrincipalByName('admin');

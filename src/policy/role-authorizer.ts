@@ -4,8 +4,9 @@
  */
 import { AccessDeniedError } from '../errors/index.js';
 import type { Authorize } from './authorize.js';
+import { ADMINISTRATOR_ROLE, SYSTEM_ROLE } from './roles.js';
 
-const ALLOWED_ROLES = new Set(['administrator', 'system']);
+const ALLOWED_ROLES = new Set([ADMINISTRATOR_ROLE, SYSTEM_ROLE]);
 /** Actions every authenticated caller may perform (as sts:GetCallerIdentity needs no permission). */
 const UNRESTRICTED = new Set(['GetCallerIdentity']);
 
