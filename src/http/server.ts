@@ -1,7 +1,7 @@
 /**
  * The HTTPS server factory: Fastify over TLS 1.2+ (http/tls.ts), a fresh request id on every request
  * (`x-request-id`), security headers on every response, strict JSON-schema validation (no type coercion,
- * unknown properties rejected), a body size limit, and no per-request logging on the hot path.
+ * unknown properties rejected), a body size limit, and no per-request logging or child logger on the hot path.
  */
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
@@ -20,6 +20,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     https: serverTlsOptions(options.tls),
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
+    // No child logger per request (a measurable cost on the hot path); error logs name the request id.
+    childLoggerFactory: (logger) => logger,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     bodyLimit: options.bodyLimit ?? 64 * 1024,

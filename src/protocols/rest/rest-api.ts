@@ -71,7 +71,7 @@ export async function restApi(app: FastifyInstance, deps: RestApiDeps): Promise<
     let failure = error instanceof DataDefenderError ? error : fromFramework(error);
     failure = await audited(request, failure);
     if (failure.code === 'ERR_INTERNAL' || failure.code === 'ERR_AUDIT_UNAVAILABLE' || failure.code === 'ERR_DEPENDENCY') {
-      request.log.error({ err: failure.cause ?? failure }, `${failure.code} on ${request.routeOptions.config.operation ?? request.url}`);
+      request.log.error({ err: failure.cause ?? failure, requestId: request.id }, `${failure.code} on ${request.routeOptions.config.operation ?? request.url}`);
     }
     const problem = problemOf(failure, request.id);
     return reply.code(problem.status).type('application/problem+json').send(problem);
