@@ -31,6 +31,14 @@ export class KeyDisabledError extends define('ERR_KEY_DISABLED') {}
 export class InvalidStateError extends define('ERR_INVALID_STATE') {}
 export class InvalidKeyUsageError extends define('ERR_INVALID_KEY_USAGE') {}
 export class IncorrectKeyError extends define('ERR_INCORRECT_KEY') {}
+export class MalformedPolicyError extends define('ERR_MALFORMED_POLICY') {}
+export class InvalidGrantTokenError extends define('ERR_INVALID_GRANT_TOKEN') {}
+export class InvalidGrantIdError extends define('ERR_INVALID_GRANT_ID') {}
+export class InvalidImportTokenError extends define('ERR_INVALID_IMPORT_TOKEN') {}
+export class ExpiredImportTokenError extends define('ERR_EXPIRED_IMPORT_TOKEN') {}
+export class IncorrectKeyMaterialError extends define('ERR_INCORRECT_KEY_MATERIAL') {}
+export class InvalidTagError extends define('ERR_INVALID_TAG') {}
+export class DryRunError extends define('ERR_DRY_RUN') {}
 export class UnsupportedError extends define('ERR_UNSUPPORTED') {}
 export class LimitExceededError extends define('ERR_LIMIT_EXCEEDED') {}
 export class ConflictError extends define('ERR_CONFLICT') {}
@@ -44,6 +52,20 @@ export class DependencyError extends define('ERR_DEPENDENCY') {}
 export class InvalidCiphertextError extends DataDefenderError {
   constructor(options?: { cause?: unknown }) {
     super('ERR_INVALID_CIPHERTEXT', 'The ciphertext is invalid or does not match the encryption context.', options);
+  }
+}
+
+/** A signature that does not verify: one fixed message. */
+export class InvalidSignatureError extends DataDefenderError {
+  constructor() {
+    super('ERR_INVALID_SIGNATURE', 'The signature is not valid for this message, key and algorithm.');
+  }
+}
+
+/** A MAC that does not verify: one fixed message. */
+export class InvalidMacError extends DataDefenderError {
+  constructor() {
+    super('ERR_INVALID_MAC', 'The MAC is not valid for this message, key and algorithm.');
   }
 }
 
