@@ -17,7 +17,9 @@ import { ensureDevCertificates } from './pki/dev-ca.js';
 import { authorizeByRole } from './policy/role-authorizer.js';
 import { systemClock } from './ports/clock.js';
 import type { Storage } from './ports/storage.js';
+import { awsKmsApi } from './protocols/aws-kms/aws-kms-api.js';
 import { restApi } from './protocols/rest/rest-api.js';
+import { createSigV4Authenticator } from './identity/sigv4-authenticator.js';
 
 export const VERSION = '0.1.0';
 
@@ -66,6 +68,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     return { status: auditOk ? 'ok' : 'degraded', version: VERSION, storage: storage.kind, rootOfTrust: root.kind, audit: auditOk ? 'ok' : 'unavailable' } as const;
   };
   await app.register(restApi, { service, authenticate: createBearerAuthenticator({ storage, clock: systemClock }), health });
+  await app.register(awsKmsApi, { service, authenticate: createSigV4Authenticator({ storage, root, clock: systemClock, region: config.region }) });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

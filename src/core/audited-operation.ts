@@ -74,9 +74,11 @@ export function createOperationRunner(deps: { audit: AuditLog; authorize: Author
       const failure = toDataDefenderError(err);
       const outcome = DENIALS.has(failure.code) ? 'denied' : 'failure';
       await audit.record(event(outcome, failure.code));
+      if (ctx.audit) ctx.audit.recorded = true;
       throw failure;
     }
     await audit.record(event('success', null));
+    if (ctx.audit) ctx.audit.recorded = true;
     return result;
   };
 }

@@ -119,6 +119,15 @@ export function createKeyLifecycle(kc: KeyContext) {
         tags: Object.fromEntries(Object.entries(key.tags).filter(([k]) => !tagKeys.includes(k))),
       })),
 
+    /** The key's tags, in any state. @throws NotFoundError */
+    listTags(ctx: RequestContext, identifier: string): Promise<Record<string, string>> {
+      return run(ctx, 'ListResourceTags', { readOnly: true }, async (op) => {
+        const key = await resolver.resolve(identifier, { allowAlias: false });
+        op.authorize(keyArn(scope, key.id));
+        return key.tags;
+      });
+    },
+
     /** PendingDeletion for 7-30 days (default 30); the deletion job destroys the material afterwards. */
     scheduleDeletion: (ctx: RequestContext, identifier: string, pendingWindowDays = 30) =>
       mutate(ctx, 'ScheduleKeyDeletion', identifier, 'manage', () => ({

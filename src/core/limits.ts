@@ -2,7 +2,7 @@
  * Request limits, as AWS KMS sets them (../shared/reference/aws-kms-protocol.md §2.3), checked in the core
  * so both APIs enforce the same ones.
  */
-import { ValidationError } from '../errors/index.js';
+import { InvalidTagError, ValidationError } from '../errors/index.js';
 
 export const LIMITS = {
   plaintextBytes: { min: 1, max: 4096 },
@@ -43,10 +43,10 @@ export function checkDescription(description: string): string {
   return description;
 }
 
-/** Tag rules of AWS KMS TagResource: at most 50, key 1-128 chars, value 0-256, `aws:` reserved. @throws ValidationError */
+/** Tag rules of AWS KMS TagResource: at most 50, key 1-128 chars, value 0-256, `aws:` reserved. @throws ValidationError, InvalidTagError */
 export function checkTags(tags: Record<string, string>): Record<string, string> {
   const entries = Object.entries(tags);
-  if (entries.length > LIMITS.tagsPerKey) throw new ValidationError(`A key can have at most ${LIMITS.tagsPerKey} tags.`);
+  if (entries.length > LIMITS.tagsPerKey) throw new InvalidTagError(`Too many tags: a key can have at most ${LIMITS.tagsPerKey}.`);
   for (const [key, value] of entries) {
     if (key.length < LIMITS.tagKeyChars.min || key.length > LIMITS.tagKeyChars.max) {
       throw new ValidationError(`Tag keys must be from 1 to ${LIMITS.tagKeyChars.max} characters.`);
@@ -54,7 +54,7 @@ export function checkTags(tags: Record<string, string>): Record<string, string> 
     if (typeof value !== 'string' || value.length > LIMITS.tagValueChars.max) {
       throw new ValidationError(`Tag values must be strings of at most ${LIMITS.tagValueChars.max} characters.`);
     }
-    if (key.toLowerCase().startsWith('aws:')) throw new ValidationError('Tag keys beginning with "aws:" are reserved.');
+    if (key.toLowerCase().startsWith('aws:')) throw new InvalidTagError('Tags beginning with aws: are reserved.');
   }
   return tags;
 }

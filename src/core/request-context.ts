@@ -10,4 +10,9 @@ export interface RequestContext {
   caller: Caller;
   sourceIp: string | null;
   userAgent: string | null;
+  /**
+   * Set by the operation runner once it recorded this request's outcome. A front end that catches an error
+   * checks it and audits the request itself if the core never did (e.g. input rejected before dispatch).
+   */
+  readonly audit?: { recorded: boolean };
 }

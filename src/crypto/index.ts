@@ -8,3 +8,4 @@ export { sha256, sha256Hex } from './hash.js';
 export { encodeEncryptionContext, type EncryptionContext } from './encryption-context.js';
 export { BLOB_OVERHEAD, encryptBlob, parseBlobHeader, decryptBlob, type BlobHeader } from './ciphertext-blob.js';
 export { wrapKey, unwrapKey } from './key-wrap.js';
+export { deriveSigV4SigningKey } from './sigv4-key.js';

@@ -39,10 +39,21 @@ export class ExpiredImportTokenError extends define('ERR_EXPIRED_IMPORT_TOKEN') 
 export class IncorrectKeyMaterialError extends define('ERR_INCORRECT_KEY_MATERIAL') {}
 export class InvalidTagError extends define('ERR_INVALID_TAG') {}
 export class DryRunError extends define('ERR_DRY_RUN') {}
+export class UnknownOperationError extends define('ERR_UNKNOWN_OPERATION') {}
 export class UnsupportedError extends define('ERR_UNSUPPORTED') {}
 export class LimitExceededError extends define('ERR_LIMIT_EXCEEDED') {}
 export class ConflictError extends define('ERR_CONFLICT') {}
-export class UnauthenticatedError extends define('ERR_UNAUTHENTICATED') {}
+/** Why authentication failed, for protocols that name the cause (AWS SigV4 error types). */
+export type AuthenticationFailure = 'missing' | 'malformed' | 'unknown-credential' | 'bad-signature';
+
+export class UnauthenticatedError extends DataDefenderError {
+  constructor(
+    message: string,
+    readonly reason: AuthenticationFailure = 'missing',
+  ) {
+    super('ERR_UNAUTHENTICATED', message);
+  }
+}
 export class AccessDeniedError extends define('ERR_ACCESS_DENIED') {}
 export class PayloadTooLargeError extends define('ERR_PAYLOAD_TOO_LARGE') {}
 export class SealedError extends define('ERR_SEALED') {}

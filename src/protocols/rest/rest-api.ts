@@ -51,8 +51,7 @@ export async function restApi(app: FastifyInstance, deps: RestApiDeps): Promise<
 
   const audited = async (request: FastifyRequest, error: DataDefenderError): Promise<DataDefenderError> => {
     const name = request.routeOptions.config.operation;
-    if (request.dispatched || !name) return error;
-    request.dispatched = true;
+    if (request.auditState?.recorded || !name) return error;
     return service
       .run(contextOf(request), name, { readOnly: true }, () => Promise.reject(error))
       .then(() => error, toDataDefenderError);

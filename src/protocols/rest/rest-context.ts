@@ -1,6 +1,6 @@
 /**
  * Per-request plumbing of the native API: the authenticated caller, the core RequestContext, and the
- * `route` helper that names each route's operation (for the audit trail) and marks it dispatched.
+ * `operation` helper that names each route's operation (for the audit trail).
  */
 import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { Caller, RequestContext } from '../../core/request-context.js';
@@ -8,8 +8,8 @@ import type { Caller, RequestContext } from '../../core/request-context.js';
 declare module 'fastify' {
   interface FastifyRequest {
     caller?: Caller;
-    /** True once the core saw the request (and so audited it). */
-    dispatched?: boolean;
+    /** Marked by the core once it recorded the request's outcome. */
+    auditState?: { recorded: boolean };
   }
   interface FastifyContextConfig {
     /** AWS operation name used for the audit event. */
@@ -23,7 +23,9 @@ export const ANONYMOUS: Caller = { principalId: 'anonymous', arn: 'anonymous', r
 
 export function contextOf(request: FastifyRequest): RequestContext {
   const userAgent = request.headers['user-agent'];
+  request.auditState ??= { recorded: false };
   return {
+    audit: request.auditState,
     requestId: request.id,
     source: 'rest',
     caller: request.caller ?? ANONYMOUS,
@@ -42,10 +44,7 @@ export function operation(
 
 type Handler<R> = (ctx: RequestContext, request: FastifyRequest, reply: FastifyReply) => Promise<R>;
 
-/** Wraps a handler: marks the request as dispatched to the core before running it. */
+/** Wraps a handler: gives it the request's core context. */
 export function handle<R>(fn: Handler<R>) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<R> => {
-    request.dispatched = true;
-    return fn(contextOf(request), request, reply);
-  };
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<R> => fn(contextOf(request), request, reply);
 }

@@ -1,0 +1,37 @@
+/**
+ * The AWS KMS operation table: `X-Amz-Target: TrentService.<name>` -> operation. Operations of the service model
+ * that DataDefender does not offer answer UnsupportedOperationException with the reason.
+ */
+import { UnsupportedError } from '../../../errors/index.js';
+import type { AwsOperation } from '../operation.js';
+import { ALIAS_OPERATIONS } from './aliases.js';
+import { CRYPTO_OPERATIONS } from './crypto.js';
+import { KEY_OPERATIONS } from './keys.js';
+import { ROTATION_OPERATIONS } from './rotation.js';
+import { TAG_OPERATIONS } from './tags.js';
+
+const NOT_OFFERED: Record<string, string> = {
+  ReplicateKey: 'Multi-Region keys are not supported.',
+  UpdatePrimaryRegion: 'Multi-Region keys are not supported.',
+  CreateCustomKeyStore: 'Custom key stores are not supported; DataDefender roots its keys in its own root of trust.',
+  DescribeCustomKeyStores: 'Custom key stores are not supported; DataDefender roots its keys in its own root of trust.',
+  UpdateCustomKeyStore: 'Custom key stores are not supported; DataDefender roots its keys in its own root of trust.',
+  DeleteCustomKeyStore: 'Custom key stores are not supported; DataDefender roots its keys in its own root of trust.',
+  ConnectCustomKeyStore: 'Custom key stores are not supported; DataDefender roots its keys in its own root of trust.',
+  DisconnectCustomKeyStore: 'Custom key stores are not supported; DataDefender roots its keys in its own root of trust.',
+  GetKeyLastUsage: 'GetKeyLastUsage is not supported; use the audit trail.',
+};
+
+const unsupported = (reason: string) => ({
+  input: {},
+  run: () => Promise.reject(new UnsupportedError(reason)),
+});
+
+export const AWS_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
+  ...KEY_OPERATIONS,
+  ...CRYPTO_OPERATIONS,
+  ...ALIAS_OPERATIONS,
+  ...ROTATION_OPERATIONS,
+  ...TAG_OPERATIONS,
+  ...Object.fromEntries(Object.entries(NOT_OFFERED).map(([name, reason]) => [name, unsupported(reason)])),
+};

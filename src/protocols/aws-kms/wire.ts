@@ -1,0 +1,70 @@
+/**
+ * AWS KMS wire shapes of core results: KeyMetadata, epoch-second timestamps, pages.
+ * AWS facts (../shared/reference/aws-kms-protocol.md §2.4, §9): timestamps are JSON numbers of epoch seconds;
+ * KeyId in responses is the key ARN wherever AWS returns one; KeyMetadata carries `Description: ""`,
+ * `MultiRegion: false`, both KeySpec and CustomerMasterKeySpec, and omits what does not apply; list outputs carry
+ * `Truncated` and, only when truncated, `NextMarker`.
+ */
+import { InvalidMarkerError } from '../../errors/index.js';
+import type { KeyDescription } from '../../core/key-context.js';
+import { KEY_SPECS, isKeySpec } from '../../core/key-specs.js';
+
+/** Epoch seconds (fractional milliseconds kept). */
+export const epochSeconds = (date: Date): number => date.getTime() / 1000;
+
+const ALGORITHM_LISTS = [
+  ['encryptionAlgorithms', 'EncryptionAlgorithms'],
+  ['signingAlgorithms', 'SigningAlgorithms'],
+  ['macAlgorithms', 'MacAlgorithms'],
+  ['keyAgreementAlgorithms', 'KeyAgreementAlgorithms'],
+] as const;
+
+export function keyMetadata(key: KeyDescription) {
+  const spec = isKeySpec(key.keySpec) ? (KEY_SPECS[key.keySpec] as Partial<Record<(typeof ALGORITHM_LISTS)[number][0], readonly string[]>>) : {};
+  const algorithms: Record<string, readonly string[]> = {};
+  for (const [field, wire] of ALGORITHM_LISTS) {
+    const values = spec[field];
+    if (values && values.length > 0) algorithms[wire] = values;
+  }
+  return {
+    AWSAccountId: key.arn.split(':')[4],
+    KeyId: key.id,
+    Arn: key.arn,
+    CreationDate: epochSeconds(key.createdAt),
+    Enabled: key.state === 'Enabled',
+    Description: key.description,
+    KeyUsage: key.keyUsage,
+    KeyState: key.state,
+    ...(key.deletionAt ? { DeletionDate: epochSeconds(key.deletionAt) } : {}),
+    ...(key.pendingWindowDays !== null && key.state === 'PendingDeletion' ? { PendingDeletionWindowInDays: key.pendingWindowDays } : {}),
+    Origin: key.origin,
+    KeyManager: 'CUSTOMER',
+    CustomerMasterKeySpec: key.keySpec,
+    KeySpec: key.keySpec,
+    ...algorithms,
+    MultiRegion: false,
+    CurrentKeyMaterialId: key.currentKeyMaterialId,
+  };
+}
+
+/** A page of `items` for lists the core returns whole; the marker is an opaque offset. @throws InvalidMarkerError */
+export function pageOf<T>(items: readonly T[], limit: number, marker: string | undefined): { items: T[]; nextMarker?: string } {
+  let start = 0;
+  if (marker !== undefined) {
+    const decoded = /^o([0-9]{1,9})$/.exec(Buffer.from(marker, 'base64url').toString('utf8'));
+    if (!decoded || Buffer.from(`o${decoded[1]}`).toString('base64url') !== marker || Number(decoded[1]) > items.length) {
+      throw new InvalidMarkerError('The marker is invalid.');
+    }
+    start = Number(decoded[1]);
+  }
+  const end = start + limit;
+  return {
+    items: items.slice(start, end),
+    ...(end < items.length ? { nextMarker: Buffer.from(`o${end}`).toString('base64url') } : {}),
+  };
+}
+
+/** `Truncated` and `NextMarker` as AWS lists carry them. */
+export function truncation(nextMarker: string | undefined) {
+  return nextMarker === undefined ? { Truncated: false } : { Truncated: true, NextMarker: nextMarker };
+}

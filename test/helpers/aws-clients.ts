@@ -1,0 +1,86 @@
+// AWS-side test clients: the official @aws-sdk/client-kms pointed at a dev server, and raw requests signed by the
+// official SigV4 signer (@smithy/signature-v4) for protocol cases the SDK cannot produce.
+import { createHash, createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { DevCredentialsFile } from './rest-client.js';
+
+export function kmsClient(c: DevCredentialsFile, overrides: { accessKeyId?: string; secretAccessKey?: string } = {}): KMSClient {
+  return new KMSClient({
+    endpoint: c.endpoint,
+    region: c.region,
+    maxAttempts: 1,
+    credentials: { accessKeyId: overrides.accessKeyId ?? c.accessKeyId, secretAccessKey: overrides.secretAccessKey ?? c.secretAccessKey },
+    requestHandler: { httpsAgent: new Agent({ ca: readFileSync(c.caCertFile) }) },
+  });
+}
+
+/** node:crypto SHA-256 / HMAC-SHA-256 in the Checksum shape the signer expects. */
+class Sha256 {
+  readonly #hash;
+  constructor(secret?: Uint8Array | string) {
+    this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  }
+  update(data: Uint8Array | string) {
+    this.#hash.update(data);
+  }
+  async digest() {
+    return new Uint8Array(this.#hash.digest());
+  }
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: { __type?: string; message?: string; [k: string]: unknown };
+}
+
+export interface RawRequest {
+  target?: string;
+  body: string;
+  /** Signing time (default now). */
+  signingDate?: Date;
+  /** Headers added after signing (they are not signed). */
+  afterSigning?: Record<string, string>;
+  /** Replaces the body after signing. */
+  tamperedBody?: string;
+  /** Drops these headers after signing. */
+  drop?: string[];
+  secretAccessKey?: string;
+  accessKeyId?: string;
+  region?: string;
+}
+
+/** Sends one `POST /` signed with the official SigV4 signer, with optional tampering. */
+export async function rawAwsRequest(c: DevCredentialsFile, r: RawRequest): Promise<RawResponse> {
+  const url = new URL(c.endpoint);
+  const signer = new SignatureV4({
+    service: 'kms',
+    region: r.region ?? c.region,
+    credentials: { accessKeyId: r.accessKeyId ?? c.accessKeyId, secretAccessKey: r.secretAccessKey ?? c.secretAccessKey },
+    sha256: Sha256,
+  });
+  const headers: Record<string, string> = { host: url.host, 'content-type': 'application/x-amz-json-1.1' };
+  if (r.target !== undefined) headers['x-amz-target'] = r.target;
+  const signed = await signer.sign(
+    { method: 'POST', protocol: 'https:', hostname: url.hostname, port: Number(url.port), path: '/', headers, body: r.body },
+    { signingDate: r.signingDate ?? new Date() },
+  );
+  const finalHeaders: Record<string, string> = { ...(signed.headers as Record<string, string>), ...r.afterSigning };
+  for (const name of r.drop ?? []) {
+    for (const key of Object.keys(finalHeaders)) if (key.toLowerCase() === name) delete finalHeaders[key];
+  }
+  const body = r.tamperedBody ?? r.body;
+  finalHeaders['content-length'] = String(Buffer.byteLength(body));
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', path: '/', headers: finalHeaders, ca: readFileSync(c.caCertFile) }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text === '' ? {} : (JSON.parse(text) as RawResponse['body']) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
