@@ -9,3 +9,33 @@ export { encodeEncryptionContext, type EncryptionContext } from './encryption-co
 export { BLOB_OVERHEAD, encryptBlob, parseBlobHeader, decryptBlob, type BlobHeader } from './ciphertext-blob.js';
 export { wrapKey, unwrapKey } from './key-wrap.js';
 export { deriveSigV4SigningKey } from './sigv4-key.js';
+export {
+  ASYMMETRIC_KEY_SPECS,
+  generateKeyPair,
+  isAsymmetricKeySpec,
+  parsePrivateKey,
+  parsePublicKey,
+  publicKeyFromPrivate,
+  type AsymmetricKeySpec,
+  type KeyPair,
+} from './key-pairs.js';
+export {
+  SIGNING_ALGORITHMS_LIST,
+  sign,
+  signingAlgorithmsFor,
+  verify,
+  type MessageType,
+  type SigningAlgorithm,
+} from './signatures.js';
+export { rsaOaepDecrypt, rsaOaepEncrypt, rsaOaepMaxPlaintext, type RsaOaepAlgorithm } from './rsa-oaep.js';
+export { ecdhSharedSecret, isKeyAgreementSpec, type KeyAgreementSpec } from './key-agreement.js';
+export {
+  MAC_ALGORITHMS_LIST,
+  generateMac,
+  macAlgorithm,
+  macAlgorithmFor,
+  verifyMac,
+  type HmacKeySpec,
+  type MacAlgorithm,
+} from './mac.js';
+export { generateDataKeyPair, sharedSecretForCaller } from './caller-secrets.js';
