@@ -14,7 +14,7 @@ import { createBearerAuthenticator } from './identity/bearer-authenticator.js';
 import { ensureDevCredentials } from './identity/dev-bootstrap.js';
 import { startKeyJobs } from './jobs/key-jobs.js';
 import { ensureDevCertificates } from './pki/dev-ca.js';
-import { authorizeByRole } from './policy/role-authorizer.js';
+import { createKeyPolicyEngine } from './policy/key-policy-engine.js';
 import { systemClock } from './ports/clock.js';
 import type { Storage } from './ports/storage.js';
 import { awsKmsApi } from './protocols/aws-kms/aws-kms-api.js';
@@ -59,7 +59,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const root = await openLocalRootOfTrust(paths.rootKeyFile);
   const audit = createAuditLog({ sink: storage, onSinkError: (err) => logger.error({ err }, 'audit sink failed') });
   const scope = { region: config.region, accountId: config.accountId };
-  const service = createKeyService({ storage, root, audit, authorize: authorizeByRole, clock: systemClock, scope, settings: config });
+  const service = createKeyService({ storage, root, audit, policies: createKeyPolicyEngine(), clock: systemClock, scope, settings: config });
 
   const tls = await tlsMaterial(config);
   const app = createHttpServer({ tls, logger });

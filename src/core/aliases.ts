@@ -46,7 +46,7 @@ export function createAliases(kc: KeyContext) {
       return run(ctx, 'CreateAlias', { readOnly: false }, async (op) => {
         op.details.aliasName = name;
         const key = await resolver.resolve(targetKeyId, { allowAlias: false });
-        op.authorize(keyArn(scope, key.id));
+        await op.authorize(key);
         checkAliasName(name);
         assertState('manage', key.state, keyArn(scope, key.id));
         const existing = await storage.listAliases({ keyId: key.id, limit: MAX_ALIASES_PER_KEY });
@@ -73,7 +73,7 @@ export function createAliases(kc: KeyContext) {
         const alias = await storage.getAlias(checkAliasName(name));
         if (!alias) throw new NotFoundError(`Alias ${aliasArn(scope, name)} is not found.`);
         const key = await targetKey(targetKeyId);
-        op.authorize(keyArn(scope, key.id));
+        await op.authorize(key);
         const current = await storage.getKey(alias.keyId);
         if (current && (current.keySpec !== key.keySpec || current.keyUsage !== key.keyUsage)) {
           throw new ValidationError('An alias can only move to a key of the same key spec and key usage.');
@@ -90,7 +90,9 @@ export function createAliases(kc: KeyContext) {
         op.details.aliasName = name;
         const alias = await storage.getAlias(checkAliasName(name));
         if (!alias) throw new NotFoundError(`Alias ${aliasArn(scope, name)} is not found.`);
-        op.authorize(keyArn(scope, alias.keyId));
+        const key = await storage.getKey(alias.keyId);
+        if (!key) throw new NotFoundError(`Alias ${aliasArn(scope, name)} is not found.`);
+        await op.authorize(key);
         await op.beforeChange();
         if (!(await storage.deleteAlias(name))) throw new NotFoundError(`Alias ${aliasArn(scope, name)} is not found.`);
       });
@@ -99,7 +101,7 @@ export function createAliases(kc: KeyContext) {
     /** Aliases ordered by name, optionally of one key (id or ARN). */
     list(ctx: RequestContext, page: { keyId?: string; limit?: number; marker?: string }): Promise<Page<AliasDescription>> {
       return run(ctx, 'ListAliases', { readOnly: true }, async (op) => {
-        op.authorize(null);
+        await op.authorize(null);
         const limit = checkInteger('Limit', page.limit ?? 50, LIMITS.listAliases);
         const keyId = page.keyId === undefined ? undefined : (await resolver.resolve(page.keyId, { allowAlias: false })).id;
         const result = await storage.listAliases({

@@ -8,10 +8,13 @@
  */
 import { randomUuid } from '../crypto/index.js';
 import { InternalError, toDataDefenderError } from '../errors/index.js';
+import { accessDenied } from './access-control.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../ports/audit-sink.js';
 import type { Clock } from '../ports/clock.js';
-import type { Authorize, RequestContext } from './request-context.js';
+import type { KeyRecord } from '../ports/storage.js';
+import type { AccessControl, Conditions } from './access-control.js';
+import type { RequestContext } from './request-context.js';
 
 const DENIALS = new Set(['ERR_ACCESS_DENIED', 'ERR_UNAUTHENTICATED']);
 
@@ -19,10 +22,12 @@ export interface Operation {
   /** Non-secret facts for the audit event (sizes, spec, encryption-context keys, version). */
   readonly details: Record<string, unknown>;
   /**
-   * Authorizes the caller for this operation (or for `action`, e.g. ReEncryptFrom) on `resource`
-   * (a key ARN, or null for account-level actions).
+   * Authorizes the caller for this operation (or for `action`, e.g. ReEncryptFrom) on `key` (null for
+   * account-level actions), with the request's condition facts. @throws AccessDeniedError
    */
-  authorize(resource: string | null, action?: string): void;
+  authorize(key: KeyRecord | null, action?: string, conditions?: Conditions): Promise<void>;
+  /** Records that a rule of the operation itself allowed the caller (e.g. a grant's retiring principal). */
+  authorizedBy(key: KeyRecord, rule: string): void;
   /** Records the attempt durably; call right before the first state change. */
   beforeChange(): Promise<void>;
 }
@@ -34,8 +39,8 @@ export type RunOperation = <T>(
   perform: (op: Operation) => Promise<T>,
 ) => Promise<T>;
 
-export function createOperationRunner(deps: { audit: AuditLog; authorize: Authorize; clock: Clock }): RunOperation {
-  const { audit, authorize, clock } = deps;
+export function createOperationRunner(deps: { audit: AuditLog; access: AccessControl; clock: Clock }): RunOperation {
+  const { audit, access, clock } = deps;
   return async <T>(ctx: RequestContext, name: string, { readOnly }: { readOnly: boolean }, perform: (op: Operation) => Promise<T>) => {
     let resource: string | null = null;
     let authorized = false;
@@ -58,9 +63,17 @@ export function createOperationRunner(deps: { audit: AuditLog; authorize: Author
     });
     const op: Operation = {
       details,
-      authorize(target, action = name) {
-        resource ??= target;
-        authorize(ctx.caller, action, target);
+      async authorize(key, action = name, conditions) {
+        const arn = key === null ? null : access.arnOf(key);
+        resource ??= arn;
+        const decision = await access.authorize(ctx.caller, action, key, conditions);
+        details.authorization ??= decision;
+        if (decision.decision !== 'allow') throw accessDenied(ctx.caller.arn, action, arn);
+        authorized = true;
+      },
+      authorizedBy(key, rule) {
+        resource ??= access.arnOf(key);
+        details.authorization ??= { decision: 'allow', by: rule };
         authorized = true;
       },
       beforeChange: () => audit.record(event('attempt', null)),

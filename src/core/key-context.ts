@@ -1,5 +1,6 @@
 import type { Clock } from '../ports/clock.js';
 import type { KeyRecord, Storage } from '../ports/storage.js';
+import type { KeyPolicyEngine } from '../policy/authorize.js';
 import type { AccountScope } from './arn.js';
 import { keyArn } from './arn.js';
 import type { RunOperation } from './audited-operation.js';
@@ -16,6 +17,7 @@ export interface KeyContext {
   scope: AccountScope;
   resolver: KeyResolver;
   settings: { defaultRotationPeriodDays: number };
+  policies: KeyPolicyEngine;
 }
 
 /** A key as the core returns it. */

@@ -4,7 +4,6 @@
  * Invariant: Storage.destroyKey re-checks state and date in its transaction, so a deletion cancelled at the
  * last moment, or already done by another process, is not destroyed twice or by mistake.
  */
-import { keyArn } from './arn.js';
 import type { KeyContext } from './key-context.js';
 import { jobContext } from './job-context.js';
 
@@ -19,7 +18,7 @@ export function createKeyDeletion(kc: KeyContext) {
       for (const key of await storage.listKeysDueForDeletion(now, batchSize)) {
         try {
           const destroyed = await run(jobContext(scope), 'DeleteKey', { readOnly: false }, async (op) => {
-            op.authorize(keyArn(scope, key.id));
+            await op.authorize(key);
             await op.beforeChange();
             return storage.destroyKey(key.id, now);
           });

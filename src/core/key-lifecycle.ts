@@ -10,7 +10,8 @@ import { keyArn } from './arn.js';
 import type { RequestContext } from './request-context.js';
 import { addDays, describeRecord, type KeyContext, type KeyDescription } from './key-context.js';
 import { assertState, type StateRule } from './key-state-rules.js';
-import { KEY_SPECS, isKeySpec } from './key-specs.js';
+import { KEY_SPECS, isKeySpec, newMaterial } from './key-specs.js';
+import { checkPolicy } from './key-policies.js';
 import { LIMITS, checkDescription, checkInteger, checkTags } from './limits.js';
 
 export interface CreateKeyInput {
@@ -20,6 +21,9 @@ export interface CreateKeyInput {
   tags?: Record<string, string>;
   /** Automatic rotation period; null turns automatic rotation off; undefined uses the configured default. */
   rotationPeriodDays?: number | null;
+  /** A key policy document (JSON text); absent for the default key policy. */
+  policy?: string;
+  bypassPolicyLockoutSafetyCheck?: boolean;
 }
 
 export function createKeyLifecycle(kc: KeyContext) {
@@ -36,7 +40,7 @@ export function createKeyLifecycle(kc: KeyContext) {
     run(ctx, name, { readOnly: false }, async (op) => {
       const key = await resolver.resolve(identifier, { allowAlias: false });
       const arn = keyArn(scope, key.id);
-      op.authorize(arn);
+      await op.authorize(key);
       assertState(rule, key.state, arn);
       const patch = patchFor(key);
       await op.beforeChange();
@@ -47,19 +51,29 @@ export function createKeyLifecycle(kc: KeyContext) {
     /** @throws ValidationError, AccessDeniedError, AuditUnavailableError */
     create(ctx: RequestContext, input: CreateKeyInput): Promise<KeyDescription> {
       return run(ctx, 'CreateKey', { readOnly: false }, async (op) => {
-        op.authorize(null);
+        await op.authorize(null);
         const keySpec = input.keySpec ?? 'SYMMETRIC_DEFAULT';
         if (!isKeySpec(keySpec)) throw new ValidationError(`KeySpec ${keySpec} is not supported.`);
         const spec = KEY_SPECS[keySpec];
-        const keyUsage = input.keyUsage ?? spec.defaultUsage;
-        if (!keyUsage || !(spec.keyUsages as readonly string[]).includes(keyUsage)) {
-          throw new ValidationError(`KeyUsage ${String(keyUsage)} is not compatible with KeySpec ${keySpec}.`);
+        const keyUsage = input.keyUsage ?? ('defaultUsage' in spec ? spec.defaultUsage : undefined);
+        if (keyUsage === undefined) {
+          throw new ValidationError('You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.');
         }
-        const period =
-          input.rotationPeriodDays === undefined ? kc.settings.defaultRotationPeriodDays : input.rotationPeriodDays;
+        if (!Object.hasOwn(spec.usages, keyUsage)) {
+          throw new ValidationError(`KeyUsage ${keyUsage} is not compatible with KeySpec ${keySpec}.`);
+        }
+        const requested = input.rotationPeriodDays === undefined ? kc.settings.defaultRotationPeriodDays : input.rotationPeriodDays;
+        if (!spec.rotatable && input.rotationPeriodDays !== undefined && input.rotationPeriodDays !== null) {
+          throw new ValidationError(`Keys of spec ${keySpec} cannot rotate automatically.`);
+        }
+        const period = spec.rotatable ? requested : null;
         if (period !== null) checkInteger('RotationPeriodInDays', period, LIMITS.rotationPeriodDays);
         const now = clock.now();
         const id = randomUuid();
+        const policy =
+          input.policy === undefined
+            ? null
+            : checkPolicy(kc.policies, input.policy, ctx, keyArn(scope, id), input.bypassPolicyLockoutSafetyCheck === true);
         const key: KeyRecord = {
           id,
           createdAt: now,
@@ -74,10 +88,11 @@ export function createKeyLifecycle(kc: KeyContext) {
           deletionAt: null,
           pendingWindowDays: null,
           tags: checkTags(input.tags ?? {}),
+          policy,
         };
         Object.assign(op.details, { keySpec, keyUsage, rotationPeriodDays: period, keyId: id });
         await op.beforeChange();
-        const first = await material.newVersion(id, 1, spec.materialBytes, 'ORIGINAL', now);
+        const first = await material.newVersion(id, 1, await newMaterial(keySpec), 'ORIGINAL', now);
         await storage.createKey(key, first);
         return describeRecord(scope, key);
       });
@@ -87,7 +102,7 @@ export function createKeyLifecycle(kc: KeyContext) {
     describe(ctx: RequestContext, identifier: string): Promise<KeyDescription> {
       return run(ctx, 'DescribeKey', { readOnly: true }, async (op) => {
         const key = await resolver.resolve(identifier, { allowAlias: true });
-        op.authorize(keyArn(scope, key.id));
+        await op.authorize(key);
         return describeRecord(scope, key);
       });
     },
@@ -95,7 +110,7 @@ export function createKeyLifecycle(kc: KeyContext) {
     /** Every key in every state, ordered by id. @throws InvalidMarkerError, ValidationError */
     list(ctx: RequestContext, page: { limit?: number; marker?: string }): Promise<Page<KeyDescription>> {
       return run(ctx, 'ListKeys', { readOnly: true }, async (op) => {
-        op.authorize(null);
+        await op.authorize(null);
         const limit = checkInteger('Limit', page.limit ?? 100, LIMITS.listKeys);
         const result = await storage.listKeys({ limit, ...(page.marker === undefined ? {} : { marker: page.marker }) });
         return { ...result, items: result.items.map((k) => describeRecord(scope, k)) };
@@ -123,7 +138,7 @@ export function createKeyLifecycle(kc: KeyContext) {
     listTags(ctx: RequestContext, identifier: string): Promise<Record<string, string>> {
       return run(ctx, 'ListResourceTags', { readOnly: true }, async (op) => {
         const key = await resolver.resolve(identifier, { allowAlias: false });
-        op.authorize(keyArn(scope, key.id));
+        await op.authorize(key);
         return key.tags;
       });
     },

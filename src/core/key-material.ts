@@ -4,7 +4,7 @@
  * another key or version fails to unwrap; unwrapped material is used synchronously inside `withMaterial` and never
  * escapes it; material that is not cached is zeroed after use.
  */
-import { randomSecret, sha256Hex, type SecretBytes } from '../crypto/index.js';
+import { sha256Hex, type SecretBytes } from '../crypto/index.js';
 import { InvalidCiphertextError } from '../errors/index.js';
 import type { RootOfTrust } from '../ports/root-of-trust.js';
 import type { KeyVersionRecord, RotationType, Storage } from '../ports/storage.js';
@@ -29,8 +29,8 @@ export function materialIdFor(keyId: string, version: number): string {
 }
 
 export interface KeyMaterial {
-  /** Generates and wraps a new version of material. */
-  newVersion(keyId: string, version: number, bytes: number, rotationType: RotationType, now: Date): Promise<KeyVersionRecord>;
+  /** Wraps `secret` (new material from key-specs.newMaterial) as a new version and destroys it. */
+  newVersion(keyId: string, version: number, secret: SecretBytes, rotationType: RotationType, now: Date): Promise<KeyVersionRecord>;
   /**
    * Runs `use` with the unwrapped material of (keyId, version).
    * @throws InvalidCiphertextError (ERR_INVALID_CIPHERTEXT) when the version does not exist or fails to unwrap.
@@ -42,8 +42,7 @@ export interface KeyMaterial {
 export function createKeyMaterial(deps: { root: RootOfTrust; storage: Storage; cache: MaterialCache }): KeyMaterial {
   const { root, storage, cache } = deps;
   return {
-    async newVersion(keyId, version, bytes, rotationType, now) {
-      const secret = randomSecret(bytes);
+    async newVersion(keyId, version, secret, rotationType, now) {
       try {
         const wrapped = await root.wrap(secret, materialAad(keyId, version));
         return { keyId, version, materialId: materialIdFor(keyId, version), wrapped, createdAt: now, rotationType };

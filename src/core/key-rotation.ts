@@ -12,7 +12,7 @@ import { keyArn } from './arn.js';
 import { addDays, describeRecord, type KeyContext, type KeyDescription } from './key-context.js';
 import { assertState } from './key-state-rules.js';
 import { applyTransition } from './key-transition.js';
-import { KEY_SPECS, isKeySpec } from './key-specs.js';
+import { KEY_SPECS, isKeySpec, newMaterial } from './key-specs.js';
 import { LIMITS, checkInteger } from './limits.js';
 import type { RequestContext } from './request-context.js';
 import { jobContext } from './job-context.js';
@@ -45,8 +45,8 @@ export function createKeyRotation(kc: KeyContext) {
 
   /** Adds version current+1 if nobody else rotated first; false when the compare-and-swap lost. */
   const addNextVersion = async (key: KeyRecord, type: 'AUTOMATIC' | 'ON_DEMAND', nextRotationAt: Date | null) => {
-    const spec = assertRotatable(key);
-    const next = await material.newVersion(key.id, key.currentVersion + 1, spec.materialBytes, type, clock.now());
+    assertRotatable(key);
+    const next = await material.newVersion(key.id, key.currentVersion + 1, await newMaterial(key.keySpec), type, clock.now());
     return storage.addVersion(next, key.currentVersion, nextRotationAt);
   };
 
@@ -54,7 +54,7 @@ export function createKeyRotation(kc: KeyContext) {
     run(ctx, enabled ? 'EnableKeyRotation' : 'DisableKeyRotation', { readOnly: false }, async (op) => {
       const key = await resolver.resolve(identifier, { allowAlias: false });
       const arn = keyArn(scope, key.id);
-      op.authorize(arn);
+      await op.authorize(key);
       assertState('configureRotation', key.state, arn);
       assertRotatable(key);
       const period = enabled
@@ -75,7 +75,7 @@ export function createKeyRotation(kc: KeyContext) {
       return run(ctx, 'GetKeyRotationStatus', { readOnly: true }, async (op) => {
         const key = await resolver.resolve(identifier, { allowAlias: false });
         const arn = keyArn(scope, key.id);
-        op.authorize(arn);
+        await op.authorize(key);
         assertRotatable(key);
         const enabled = key.rotationPeriodDays !== null && key.state !== 'PendingDeletion';
         return {
@@ -92,7 +92,7 @@ export function createKeyRotation(kc: KeyContext) {
       return run(ctx, 'RotateKeyOnDemand', { readOnly: false }, async (op) => {
         let key = await resolver.resolve(identifier, { allowAlias: false });
         const arn = keyArn(scope, key.id);
-        op.authorize(arn);
+        await op.authorize(key);
         for (let attempt = 1; ; attempt++) {
           assertState('use', key.state, arn);
           assertRotatable(key);
@@ -116,7 +116,7 @@ export function createKeyRotation(kc: KeyContext) {
       return run(ctx, 'ListKeyRotations', { readOnly: true }, async (op) => {
         const key = await resolver.resolve(identifier, { allowAlias: false });
         const arn = keyArn(scope, key.id);
-        op.authorize(arn);
+        await op.authorize(key);
         assertRotatable(key);
         const versions = await storage.listVersions(key.id);
         return versions.flatMap((v) =>
@@ -137,7 +137,7 @@ export function createKeyRotation(kc: KeyContext) {
       let failed = 0;
       for (const key of await storage.listKeysDueForRotation(now, batchSize)) {
         const done = await run(jobContext(scope), 'RotateKey', { readOnly: false }, async (op) => {
-          op.authorize(keyArn(scope, key.id));
+          await op.authorize(key);
           op.details.keyVersion = key.currentVersion + 1;
           await op.beforeChange();
           return addNextVersion(key, 'AUTOMATIC', addDays(now, key.rotationPeriodDays ?? kc.settings.defaultRotationPeriodDays));

@@ -16,15 +16,21 @@ import { createKeyLifecycle } from './key-lifecycle.js';
 import { createKeyMaterial } from './key-material.js';
 import { createKeyResolver } from './key-resolver.js';
 import { createKeyRotation } from './key-rotation.js';
+import { createKeyMac } from './key-mac.js';
+import { createKeySigning } from './key-signing.js';
+import { createSharedSecrets } from './shared-secrets.js';
 import { createMaterialCache } from './material-cache.js';
 import { withReadCache } from './cached-storage.js';
-import type { Authorize } from './request-context.js';
+import type { KeyPolicyEngine } from '../policy/authorize.js';
+import { createAccessControl } from './access-control.js';
+import { createGrants } from './grants.js';
+import { createKeyPolicies } from './key-policies.js';
 
 export interface KeyServiceDeps {
   storage: Storage;
   root: RootOfTrust;
   audit: AuditLog;
-  authorize: Authorize;
+  policies: KeyPolicyEngine;
   clock: Clock;
   scope: AccountScope;
   settings: {
@@ -37,7 +43,7 @@ export interface KeyServiceDeps {
 }
 
 export function createKeyService(deps: KeyServiceDeps) {
-  const { root, audit, authorize, clock, scope, settings } = deps;
+  const { root, audit, policies, clock, scope, settings } = deps;
   const storage = withReadCache(deps.storage, { ttlMs: settings.metadataCacheMs, maxEntries: settings.keyCacheSize });
   const cache = createMaterialCache({ maxEntries: settings.keyCacheSize, ttlMs: settings.keyCacheTtlSeconds * 1000 });
   const kc: KeyContext = {
@@ -47,15 +53,23 @@ export function createKeyService(deps: KeyServiceDeps) {
     settings,
     material: createKeyMaterial({ root, storage, cache }),
     resolver: createKeyResolver({ storage, scope }),
-    run: createOperationRunner({ audit, authorize, clock }),
+    policies,
+    run: createOperationRunner({ audit, access: createAccessControl({ decide: policies.decide, storage, scope }), clock }),
   };
   return {
     keys: createKeyLifecycle(kc),
     rotation: createKeyRotation(kc),
     deletion: createKeyDeletion(kc),
     crypto: createKeyCrypto(kc),
+    signing: createKeySigning(kc),
+    mac: createKeyMac(kc),
+    sharedSecrets: createSharedSecrets(kc),
     aliases: createAliases(kc),
+    grants: createGrants(kc),
+    keyPolicies: createKeyPolicies(kc),
     auditTrail: createAuditTrail(kc),
+    /** The account and region keys live in (for ARNs in responses). */
+    scope,
     /** For front ends that audit requests rejected before reaching a use case (e.g. failed authentication). */
     run: kc.run,
   };

@@ -1,28 +1,109 @@
 /**
- * Everything about one key spec in one place. Issue #3 adds HMAC, RSA and ECC specs to this table.
+ * Everything about one key spec in one place: its usages, the algorithms each usage exposes, how its material is
+ * made, and whether it rotates. AWS facts: ../shared/reference/aws-kms-protocol.md §3 — SYMMETRIC_DEFAULT only
+ * for ENCRYPT_DECRYPT; HMAC specs only for GENERATE_VERIFY_MAC; RSA for ENCRYPT_DECRYPT or SIGN_VERIFY; NIST curves
+ * for SIGN_VERIFY or KEY_AGREEMENT; secp256k1 and Ed25519 for SIGN_VERIFY; only symmetric keys rotate.
+ * Not offered: SM2 (China regions), ML-DSA, and ED25519_PH_SHA_512 (node:crypto has no Ed25519ph).
  */
+import {
+  generateKeyPair,
+  macAlgorithm,
+  randomSecret,
+  signingAlgorithmsFor,
+  type AsymmetricKeySpec,
+  type MacAlgorithm,
+  type SecretBytes,
+} from '../crypto/index.js';
+
+export const KEY_USAGES = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT'] as const;
+export type KeyUsage = (typeof KEY_USAGES)[number];
+
+/** The algorithm lists of KeyMetadata for one usage. */
+export interface UsageAlgorithms {
+  encryptionAlgorithms?: readonly string[];
+  signingAlgorithms?: readonly string[];
+  macAlgorithms?: readonly string[];
+  keyAgreementAlgorithms?: readonly string[];
+}
+
+export type KeyMaterialKind =
+  | { kind: 'aes'; bytes: number }
+  | { kind: 'hmac'; bytes: number; macAlgorithm: MacAlgorithm }
+  | { kind: 'key-pair'; spec: AsymmetricKeySpec };
+
 export interface KeySpecInfo {
-  keyUsages: readonly string[];
-  defaultUsage?: string;
-  /** Bytes of secret material per version. */
-  materialBytes: number;
+  usages: Readonly<Partial<Record<KeyUsage, UsageAlgorithms>>>;
+  /** The usage when CreateKey names none (only symmetric keys have one). */
+  defaultUsage?: KeyUsage;
+  material: KeyMaterialKind;
   /** Whether automatic and on-demand rotation apply. */
   rotatable: boolean;
-  encryptionAlgorithms: readonly string[];
 }
+
+const RSA_ENCRYPTION = ['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256'] as const;
+
+const hmacSpec = (algorithm: MacAlgorithm): KeySpecInfo => ({
+  usages: { GENERATE_VERIFY_MAC: { macAlgorithms: [algorithm] } },
+  material: { kind: 'hmac', bytes: macAlgorithm(algorithm).keyBytes, macAlgorithm: algorithm },
+  rotatable: false,
+});
+
+const rsaSpec = (spec: 'RSA_2048' | 'RSA_3072' | 'RSA_4096'): KeySpecInfo => ({
+  usages: { ENCRYPT_DECRYPT: { encryptionAlgorithms: RSA_ENCRYPTION }, SIGN_VERIFY: { signingAlgorithms: signingAlgorithmsFor(spec) } },
+  material: { kind: 'key-pair', spec },
+  rotatable: false,
+});
+
+const eccSpec = (spec: AsymmetricKeySpec, keyAgreement: boolean): KeySpecInfo => ({
+  usages: {
+    SIGN_VERIFY: { signingAlgorithms: signingAlgorithmsFor(spec) },
+    ...(keyAgreement ? { KEY_AGREEMENT: { keyAgreementAlgorithms: ['ECDH'] } } : {}),
+  },
+  material: { kind: 'key-pair', spec },
+  rotatable: false,
+});
 
 export const KEY_SPECS = {
   SYMMETRIC_DEFAULT: {
-    keyUsages: ['ENCRYPT_DECRYPT'],
+    usages: { ENCRYPT_DECRYPT: { encryptionAlgorithms: ['SYMMETRIC_DEFAULT'] } },
     defaultUsage: 'ENCRYPT_DECRYPT',
-    materialBytes: 32,
+    material: { kind: 'aes', bytes: 32 },
     rotatable: true,
-    encryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
   },
+  HMAC_224: hmacSpec('HMAC_SHA_224'),
+  HMAC_256: hmacSpec('HMAC_SHA_256'),
+  HMAC_384: hmacSpec('HMAC_SHA_384'),
+  HMAC_512: hmacSpec('HMAC_SHA_512'),
+  RSA_2048: rsaSpec('RSA_2048'),
+  RSA_3072: rsaSpec('RSA_3072'),
+  RSA_4096: rsaSpec('RSA_4096'),
+  ECC_NIST_P256: eccSpec('ECC_NIST_P256', true),
+  ECC_NIST_P384: eccSpec('ECC_NIST_P384', true),
+  ECC_NIST_P521: eccSpec('ECC_NIST_P521', true),
+  ECC_SECG_P256K1: eccSpec('ECC_SECG_P256K1', false),
+  ECC_NIST_EDWARDS25519: eccSpec('ECC_NIST_EDWARDS25519', false),
 } as const satisfies Record<string, KeySpecInfo>;
 
 export type KeySpec = keyof typeof KEY_SPECS;
 
 export function isKeySpec(value: string): value is KeySpec {
   return Object.hasOwn(KEY_SPECS, value);
+}
+
+/** The spec's row; records only ever hold specs of the table. */
+export function specOf(keySpec: string): KeySpecInfo {
+  if (!isKeySpec(keySpec)) throw new Error(`unknown key spec ${keySpec}`);
+  return KEY_SPECS[keySpec];
+}
+
+/** The KeyMetadata algorithm lists of a key of `keySpec` used for `keyUsage`. */
+export function algorithmsOf(keySpec: string, keyUsage: string): UsageAlgorithms {
+  return (specOf(keySpec).usages as Partial<Record<string, UsageAlgorithms>>)[keyUsage] ?? {};
+}
+
+/** New secret material for a key of `keySpec`: AES or HMAC key bytes, or a PKCS#8 private key. */
+export async function newMaterial(keySpec: string): Promise<SecretBytes> {
+  const material = specOf(keySpec).material;
+  if (material.kind === 'key-pair') return (await generateKeyPair(material.spec)).privateKey;
+  return randomSecret(material.bytes);
 }

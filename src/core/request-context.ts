@@ -1,6 +1,6 @@
 import type { Caller } from '../policy/authorize.js';
 
-export type { Authorize, Caller } from '../policy/authorize.js';
+export type { Caller } from '../policy/authorize.js';
 
 /** One request as the core sees it; built by the protocol front ends after authentication. */
 export interface RequestContext {

@@ -8,8 +8,34 @@ export interface Caller {
   credential: string;
 }
 
-/**
- * Decides whether `caller` may perform `action` (an AWS KMS operation name) on `resource` (a key ARN, or null
- * for account-level actions). @throws AccessDeniedError (ERR_ACCESS_DENIED)
- */
-export type Authorize = (caller: Caller, action: string, resource: string | null) => void;
+/** What a request asks, in the terms policies speak. */
+export interface AccessRequest {
+  caller: Caller;
+  /** AWS KMS operation name (`Encrypt`, `ReEncryptFrom`, ...); policies see it as `kms:<action>`. */
+  action: string;
+  /** The key ARN, or null for account-level actions (CreateKey, ListKeys, ...). */
+  resource: string | null;
+  /** The key policy document (JSON text); null means the default key policy; undefined for account-level actions. */
+  keyPolicy?: string | null;
+  /** Condition facts of the request: `kms:EncryptionContext:<k>`, `kms:KeySpec`, ... (lower-cased names). */
+  conditions?: Readonly<Record<string, string | readonly string[] | number | boolean>>;
+}
+
+/** The outcome and the statement that decided it (for the audit trail). */
+export interface AccessDecision {
+  decision: 'allow' | 'deny' | 'implicit-deny';
+  /** e.g. `role:administrator`, `key-policy:<Sid or index>`, `grant:<id>`. */
+  by?: string;
+}
+
+/** A pure decision over identity permissions and the key policy (grants are checked by the core afterwards). */
+export type Decide = (request: AccessRequest) => AccessDecision;
+
+/** Key policy documents: validation, AWS's default policy, and the decision that uses them. */
+export interface KeyPolicyEngine {
+  /** @throws MalformedPolicyError (ERR_MALFORMED_POLICY) with the reason. */
+  validate(policy: string): void;
+  /** AWS's default key policy for `accountId`, as JSON text. */
+  defaultKeyPolicy(accountId: string): string;
+  decide: Decide;
+}

@@ -24,6 +24,11 @@ export interface KeyRecord {
   deletionAt: Date | null;
   pendingWindowDays: number | null;
   tags: Record<string, string>;
+  /**
+   * The key policy document (JSON text, AWS policy name `default`), or null for the default key policy
+   * (the account's principals, through their own permissions).
+   */
+  policy: string | null;
 }
 
 /** One version of a key's material, wrapped by the root of trust with AAD binding (key id, version). */
@@ -57,8 +62,31 @@ export interface PageRequest {
 }
 
 export type KeyPatch = Partial<
-  Pick<KeyRecord, 'description' | 'state' | 'rotationPeriodDays' | 'nextRotationAt' | 'deletionAt' | 'pendingWindowDays' | 'tags'>
+  Pick<KeyRecord, 'description' | 'state' | 'rotationPeriodDays' | 'nextRotationAt' | 'deletionAt' | 'pendingWindowDays' | 'tags' | 'policy'>
 >;
+
+/** Grant constraints (AWS GrantConstraints): at most one of the two encryption-context maps. */
+export interface GrantConstraints {
+  encryptionContextSubset?: Record<string, string>;
+  encryptionContextEquals?: Record<string, string>;
+}
+
+/** A grant on one key (AWS KMS grants). */
+export interface GrantRecord {
+  /** 64 lower-case hex chars. */
+  id: string;
+  keyId: string;
+  /** Idempotency name (AWS `Name`), or null. */
+  name: string | null;
+  granteePrincipal: string;
+  retiringPrincipal: string | null;
+  /** AWS GrantOperation names, e.g. `Decrypt`. */
+  operations: string[];
+  constraints: GrantConstraints | null;
+  /** ARN of the principal that created it. */
+  issuedBy: string;
+  createdAt: Date;
+}
 
 export interface PrincipalRecord {
   id: string;
@@ -125,7 +153,7 @@ export interface Storage extends AuditSink {
   /** PendingDeletion keys whose deletionAt <= now. */
   listKeysDueForDeletion(now: Date, limit: number): Promise<KeyRecord[]>;
   /**
-   * Crypto-shredding: deletes the key, every version of its material and its aliases in one transaction,
+   * Crypto-shredding: deletes the key, every version of its material, its aliases and grants in one transaction,
    * only if it is still PendingDeletion with deletionAt <= now. Returns whether it was destroyed.
    */
   destroyKey(id: string, now: Date): Promise<boolean>;
@@ -139,6 +167,20 @@ export interface Storage extends AuditSink {
   getAlias(name: string): Promise<AliasRecord | undefined>;
   /** Aliases ordered by name, optionally only those of one key. */
   listAliases(page: PageRequest & { keyId?: string }): Promise<Page<AliasRecord>>;
+
+  /** AlreadyExistsError when the id is taken. */
+  createGrant(grant: GrantRecord): Promise<void>;
+  getGrant(keyId: string, grantId: string): Promise<GrantRecord | undefined>;
+  /** The grant of `keyId` named `name` (names are unique per key), if any. */
+  getGrantByName(keyId: string, name: string): Promise<GrantRecord | undefined>;
+  /** Grants of one key ordered by id, optionally only those of one grantee. */
+  listGrants(page: PageRequest & { keyId: string; granteePrincipal?: string }): Promise<Page<GrantRecord>>;
+  /** Grants of any key that `retiringPrincipal` may retire, ordered by grant id. */
+  listRetirableGrants(page: PageRequest & { retiringPrincipal: string }): Promise<Page<GrantRecord>>;
+  /** Grants of `keyId` whose grantee is `granteePrincipal` (authorization; unpaged, at most `limit`). */
+  grantsFor(keyId: string, granteePrincipal: string, limit: number): Promise<GrantRecord[]>;
+  /** False when it did not exist. */
+  deleteGrant(keyId: string, grantId: string): Promise<boolean>;
 
   createPrincipal(principal: PrincipalRecord): Promise<void>;
   getPrincipal(id: string): Promise<PrincipalRecord | undefined>;

@@ -17,14 +17,17 @@ export function kmsClient(c: DevCredentialsFile, overrides: { accessKeyId?: stri
   });
 }
 
+const bytes = (d: Uint8Array | string | ArrayBuffer | ArrayBufferView): Uint8Array | string =>
+  typeof d === 'string' ? d : d instanceof ArrayBuffer ? new Uint8Array(d) : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+
 /** node:crypto SHA-256 / HMAC-SHA-256 in the Checksum shape the signer expects. */
 class Sha256 {
   readonly #hash;
-  constructor(secret?: Uint8Array | string) {
-    this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  constructor(secret?: Uint8Array | string | ArrayBuffer | ArrayBufferView) {
+    this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
   }
-  update(data: Uint8Array | string) {
-    this.#hash.update(data);
+  update(data: Uint8Array | string | ArrayBuffer | ArrayBufferView) {
+    this.#hash.update(bytes(data));
   }
   async digest() {
     return new Uint8Array(this.#hash.digest());

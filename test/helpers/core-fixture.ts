@@ -6,7 +6,7 @@ import { openSqliteStorage } from '../../src/adapters/storage/sqlite/index.js';
 import { createAuditLog } from '../../src/audit/audit-log.js';
 import { createKeyService } from '../../src/core/key-service.js';
 import type { RequestContext } from '../../src/core/request-context.js';
-import { authorizeByRole } from '../../src/policy/role-authorizer.js';
+import { createKeyPolicyEngine } from '../../src/policy/key-policy-engine.js';
 import type { AuditEvent } from '../../src/ports/audit-sink.js';
 import type { Storage } from '../../src/ports/storage.js';
 
@@ -59,7 +59,7 @@ export async function coreFixture(options: { auditTimeoutMs?: number } = {}) {
     storage,
     root,
     audit,
-    authorize: authorizeByRole,
+    policies: createKeyPolicyEngine(),
     clock,
     scope: SCOPE,
     settings: { defaultRotationPeriodDays: 180, keyCacheSize: 1000, keyCacheTtlSeconds: 300, metadataCacheMs: 1000 },

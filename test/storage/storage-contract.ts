@@ -9,6 +9,7 @@ import type { AuditEvent } from '../../src/ports/audit-sink.js';
 import type {
   AccessKeyRecord,
   AliasRecord,
+  GrantRecord,
   KeyRecord,
   KeyState,
   KeyVersionRecord,
@@ -46,6 +47,7 @@ export function makeKey(overrides: Partial<KeyRecord> = {}): KeyRecord {
     deletionAt: null,
     pendingWindowDays: null,
     tags: {},
+    policy: null,
     ...overrides,
   };
 }
@@ -552,6 +554,81 @@ export function storageContract(kind: Storage['kind'], newHarness: StorageHarnes
         expect('nextMarker' in rest).toBe(false);
         expect(await storage.listAliases({ keyId: randomUUID(), limit: 3 })).toEqual({ items: [] });
         await expect(storage.listAliases({ limit: 2, marker: 'x y' })).rejects.toEqual(ERR('ERR_INVALID_MARKER'));
+      });
+    });
+
+    describe('key policies and grants', () => {
+      const grant = (keyId: string, overrides: Partial<GrantRecord> = {}): GrantRecord => ({
+        id: randomUUID().replace(/-/g, '').padEnd(64, '0'),
+        keyId,
+        name: null,
+        granteePrincipal: 'arn:aws:iam::111122223333:user/app',
+        retiringPrincipal: null,
+        operations: ['Encrypt', 'Decrypt'],
+        constraints: null,
+        issuedBy: 'arn:aws:iam::111122223333:user/admin',
+        createdAt: at(1, 5),
+        ...overrides,
+      });
+
+      it('stores a key policy, patches it and resets it to the default', async () => {
+        const { key } = await createKey({ policy: '{"Version":"2012-10-17","Statement":[]}' });
+        expect((await storage.getKey(key.id))!.policy).toBe('{"Version":"2012-10-17","Statement":[]}');
+        expect((await storage.updateKey(key.id, { policy: '{"x":"ü"}' }))!.policy).toBe('{"x":"ü"}');
+        expect((await storage.updateKey(key.id, { policy: null }))!.policy).toBeNull();
+        expect((await storage.updateKey(key.id, { description: 'd' }))!.policy).toBeNull();
+      });
+
+      it('creates, reads by id and name, lists, filters and deletes grants', async () => {
+        const { key } = await createKey();
+        const { key: other } = await createKey();
+        const g1 = grant(key.id, { id: 'a'.repeat(64), name: 'payments', constraints: { encryptionContextSubset: { tenant: 'ü' } } });
+        const g2 = grant(key.id, { id: 'b'.repeat(64), granteePrincipal: 'arn:aws:iam::111122223333:user/other', retiringPrincipal: 'arn:aws:iam::111122223333:user/ops' });
+        const g3 = grant(key.id, { id: 'c'.repeat(64), constraints: { encryptionContextEquals: { a: 'b' } } });
+        const g4 = grant(other.id, { id: 'd'.repeat(64), retiringPrincipal: 'arn:aws:iam::111122223333:user/ops', name: 'payments' });
+        for (const g of [g1, g2, g3, g4]) await storage.createGrant(g);
+        expect(await storage.getGrant(key.id, g1.id)).toEqual(g1);
+        expect(await storage.getGrant(other.id, g1.id)).toBeUndefined();
+        expect(await storage.getGrantByName(key.id, 'payments')).toEqual(g1);
+        expect(await storage.getGrantByName(other.id, 'payments')).toEqual(g4);
+        expect(await storage.getGrantByName(key.id, 'nope')).toBeUndefined();
+
+        const first = await storage.listGrants({ keyId: key.id, limit: 2 });
+        expect(first.items).toEqual([g1, g2]);
+        const rest = await storage.listGrants({ keyId: key.id, limit: 2, marker: first.nextMarker! });
+        expect(rest).toEqual({ items: [g3] });
+        await expect(storage.listGrants({ keyId: key.id, limit: 2, marker: 'bad!' })).rejects.toEqual(ERR('ERR_INVALID_MARKER'));
+        const aliasMarker = (await storage.listKeys({ limit: 1 })).nextMarker!;
+        await expect(storage.listGrants({ keyId: key.id, limit: 2, marker: aliasMarker })).rejects.toEqual(ERR('ERR_INVALID_MARKER'));
+        expect((await storage.listGrants({ keyId: key.id, limit: 10, granteePrincipal: g2.granteePrincipal })).items).toEqual([g2]);
+
+        const retirable = await storage.listRetirableGrants({ retiringPrincipal: 'arn:aws:iam::111122223333:user/ops', limit: 1 });
+        expect(retirable.items).toEqual([g2]);
+        expect(await storage.listRetirableGrants({ retiringPrincipal: 'arn:aws:iam::111122223333:user/ops', limit: 1, marker: retirable.nextMarker! })).toEqual({ items: [g4] });
+
+        expect(await storage.grantsFor(key.id, g1.granteePrincipal, 10)).toEqual([g1, g3]);
+        expect(await storage.grantsFor(key.id, g1.granteePrincipal, 1)).toEqual([g1]);
+        expect(await storage.deleteGrant(key.id, g1.id)).toBe(true);
+        expect(await storage.deleteGrant(key.id, g1.id)).toBe(false);
+        expect(await storage.deleteGrant(other.id, g2.id)).toBe(false);
+        expect(await storage.getGrant(key.id, g1.id)).toBeUndefined();
+      });
+
+      it('refuses a duplicate grant id or a duplicate name on one key', async () => {
+        const { key } = await createKey();
+        await storage.createGrant(grant(key.id, { id: 'e'.repeat(64), name: 'n' }));
+        await expect(storage.createGrant(grant(key.id, { id: 'e'.repeat(64) }))).rejects.toEqual(ERR('ERR_ALREADY_EXISTS'));
+        await expect(storage.createGrant(grant(key.id, { id: 'f'.repeat(64), name: 'n' }))).rejects.toEqual(ERR('ERR_ALREADY_EXISTS'));
+        await storage.createGrant(grant(key.id, { id: '1'.repeat(64) }));
+        await storage.createGrant(grant(key.id, { id: '2'.repeat(64) }));
+        expect((await storage.listGrants({ keyId: key.id, limit: 10 })).items).toHaveLength(3);
+      });
+
+      it('destroys a key\'s grants with the key', async () => {
+        const { key } = await createKey({ state: 'PendingDeletion', deletionAt: at(1), pendingWindowDays: 7 });
+        await storage.createGrant(grant(key.id, { id: '3'.repeat(64), retiringPrincipal: 'arn:aws:iam::111122223333:user/ops' }));
+        expect(await storage.destroyKey(key.id, at(2))).toBe(true);
+        expect(await storage.listRetirableGrants({ retiringPrincipal: 'arn:aws:iam::111122223333:user/ops', limit: 10 })).toEqual({ items: [] });
       });
     });
 

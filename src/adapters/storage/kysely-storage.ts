@@ -16,6 +16,7 @@ import type { AuditEvent, StoredAuditEvent } from '../../ports/audit-sink.js';
 import type {
   AccessKeyRecord,
   AliasRecord,
+  GrantRecord,
   KeyPatch,
   KeyRecord,
   KeyState,
@@ -31,11 +32,13 @@ import {
   accessKeyToRow,
   aliasToRow,
   auditEventToRow,
+  grantToRow,
   keyPatchToRow,
   keyToRow,
   principalToRow,
   rowToAccessKey,
   rowToAlias,
+  rowToGrant,
   rowToAuditEvent,
   rowToKey,
   rowToPrincipal,
@@ -236,6 +239,7 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
             .executeTakeFirst();
           if (due.numUpdatedRows !== 1n) return false;
           await trx.deleteFrom('aliases').where('key_id', '=', id).execute();
+          await trx.deleteFrom('grants').where('key_id', '=', id).execute();
           await trx.deleteFrom('key_versions').where('key_id', '=', id).execute();
           await trx.deleteFrom('keys').where('id', '=', id).execute();
           return true;
@@ -303,6 +307,86 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
           .limit(limit + 1)
           .execute();
         return paged('aliases', limit, rows, rowToAlias, (row) => row.name);
+      });
+    },
+
+    // ---- grants -------------------------------------------------------------------------------------------
+
+    createGrant(grant: GrantRecord): Promise<void> {
+      return guard(
+        async () => {
+          await db.insertInto('grants').values(grantToRow(grant)).execute();
+        },
+        { unique: (cause) => new AlreadyExistsError('A grant with this id or name already exists on the key.', { cause }) },
+      );
+    },
+
+    getGrant(keyId: string, grantId: string): Promise<GrantRecord | undefined> {
+      return guard(async () => {
+        const row = await db.selectFrom('grants').selectAll().where('id', '=', grantId).where('key_id', '=', keyId).executeTakeFirst();
+        return row && rowToGrant(row);
+      });
+    },
+
+    getGrantByName(keyId: string, name: string): Promise<GrantRecord | undefined> {
+      return guard(async () => {
+        const row = await db.selectFrom('grants').selectAll().where('key_id', '=', keyId).where('name', '=', name).executeTakeFirst();
+        return row && rowToGrant(row);
+      });
+    },
+
+    listGrants(page: PageRequest & { keyId: string; granteePrincipal?: string }): Promise<Page<GrantRecord>> {
+      return guard(async () => {
+        const limit = checkLimit(page.limit);
+        const after = page.marker === undefined ? undefined : decodeMarker('grants', page.marker);
+        const rows = await db
+          .selectFrom('grants')
+          .selectAll()
+          .where('key_id', '=', page.keyId)
+          .$if(page.granteePrincipal !== undefined, (q) => q.where('grantee_principal', '=', page.granteePrincipal!))
+          .$if(after !== undefined, (q) => q.where('id', '>', after!))
+          .orderBy('id')
+          .limit(limit + 1)
+          .execute();
+        return paged('grants', limit, rows, rowToGrant, (row) => row.id);
+      });
+    },
+
+    listRetirableGrants(page: PageRequest & { retiringPrincipal: string }): Promise<Page<GrantRecord>> {
+      return guard(async () => {
+        const limit = checkLimit(page.limit);
+        // Grant ids are globally unique, so the id alone orders and resumes the list.
+        const after = page.marker === undefined ? undefined : decodeMarker('retirable-grants', page.marker);
+        const rows = await db
+          .selectFrom('grants')
+          .selectAll()
+          .where('retiring_principal', '=', page.retiringPrincipal)
+          .$if(after !== undefined, (q) => q.where('id', '>', after!))
+          .orderBy('id')
+          .limit(limit + 1)
+          .execute();
+        return paged('retirable-grants', limit, rows, rowToGrant, (row) => row.id);
+      });
+    },
+
+    grantsFor(keyId: string, granteePrincipal: string, limit: number): Promise<GrantRecord[]> {
+      return guard(async () => {
+        const rows = await db
+          .selectFrom('grants')
+          .selectAll()
+          .where('key_id', '=', keyId)
+          .where('grantee_principal', '=', granteePrincipal)
+          .orderBy('id')
+          .limit(checkLimit(limit))
+          .execute();
+        return rows.map(rowToGrant);
+      });
+    },
+
+    deleteGrant(keyId: string, grantId: string): Promise<boolean> {
+      return guard(async () => {
+        const result = await db.deleteFrom('grants').where('key_id', '=', keyId).where('id', '=', grantId).executeTakeFirst();
+        return Number(result.numDeletedRows) > 0;
       });
     },
 

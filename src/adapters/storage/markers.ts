@@ -5,7 +5,7 @@
  */
 import { InvalidMarkerError } from '../../errors/index.js';
 
-export type MarkerList = 'keys' | 'aliases';
+export type MarkerList = 'keys' | 'aliases' | 'grants' | 'retirable-grants';
 
 const MAX_MARKER_LENGTH = 2048;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;

@@ -120,9 +120,34 @@ function initialSchema(d: MigrationDialect): Migration {
   };
 }
 
+/** Key policies (a nullable column; null is the default policy) and grants (issue #3). */
+function keyPoliciesAndGrants(d: MigrationDialect): Migration {
+  return {
+    async up(db: AnyDb) {
+      await db.schema.alterTable('keys').addColumn('policy', 'text').execute();
+      await db.schema
+        .createTable('grants')
+        .addColumn('id', d.idText, (c) => c.primaryKey())
+        .addColumn('key_id', d.idText, (c) => c.notNull().references('keys.id').onDelete('cascade'))
+        .addColumn('name', d.idText)
+        .addColumn('grantee_principal', d.idText, (c) => c.notNull())
+        .addColumn('retiring_principal', d.idText)
+        .addColumn('operations', 'text', (c) => c.notNull())
+        .addColumn('constraints', 'text')
+        .addColumn('issued_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // NULL names are distinct in both engines, so only named grants are unique per key.
+      await db.schema.createIndex('grants_key_name').on('grants').columns(['key_id', 'name']).unique().execute();
+      await db.schema.createIndex('grants_key_grantee').on('grants').columns(['key_id', 'grantee_principal']).execute();
+      await db.schema.createIndex('grants_retiring').on('grants').columns(['retiring_principal', 'id']).execute();
+    },
+  };
+}
+
 /** Every migration, by name; names sort in the order they run. */
 export function storageMigrations(d: MigrationDialect): Record<string, Migration> {
-  return { '0001-initial-schema': initialSchema(d) };
+  return { '0001-initial-schema': initialSchema(d), '0002-key-policies-and-grants': keyPoliciesAndGrants(d) };
 }
 
 /** Applies every pending migration; a no-op when the database is current. Throws the migration's error. */

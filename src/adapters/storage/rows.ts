@@ -8,6 +8,8 @@ import {
   KEY_STATES,
   type AccessKeyRecord,
   type AliasRecord,
+  type GrantConstraints,
+  type GrantRecord,
   type KeyPatch,
   type KeyRecord,
   type KeyState,
@@ -20,6 +22,7 @@ import type {
   AccessKeysTable,
   AliasesTable,
   AuditEventsTable,
+  GrantsTable,
   KeysTable,
   KeyVersionsTable,
   PrincipalsTable,
@@ -108,6 +111,7 @@ export function keyToRow(key: KeyRecord): KeysTable {
     deletion_at: toNullableMillis(key.deletionAt),
     pending_window_days: key.pendingWindowDays,
     tags: JSON.stringify(key.tags),
+    policy: key.policy,
   };
 }
 
@@ -126,6 +130,7 @@ export function rowToKey(row: KeysTable): KeyRecord {
     deletionAt: toNullableDate(row.deletion_at),
     pendingWindowDays: row.pending_window_days === null ? null : Number(row.pending_window_days),
     tags: parseStringMap(row.tags, 'keys.tags'),
+    policy: row.policy ?? null,
   };
 }
 
@@ -138,6 +143,7 @@ export function keyPatchToRow(patch: KeyPatch): Partial<KeysTable> {
   if (patch.nextRotationAt !== undefined) row.next_rotation_at = toNullableMillis(patch.nextRotationAt);
   if (patch.deletionAt !== undefined) row.deletion_at = toNullableMillis(patch.deletionAt);
   if (patch.pendingWindowDays !== undefined) row.pending_window_days = patch.pendingWindowDays;
+  if (patch.policy !== undefined) row.policy = patch.policy;
   if (patch.tags !== undefined) row.tags = JSON.stringify(patch.tags);
   return row;
 }
@@ -283,5 +289,45 @@ export function rowToAuditEvent(row: Omit<AuditEventsTable, 'sequence'> & { sequ
     errorCode: row.error_code,
     readOnly: Number(row.read_only) !== 0,
     details: parseObject(row.details, 'audit_events.details'),
+  };
+}
+
+// ---- grants ---------------------------------------------------------------------------------------------
+
+export function grantToRow(grant: GrantRecord): GrantsTable {
+  return {
+    id: grant.id,
+    key_id: grant.keyId,
+    name: grant.name,
+    grantee_principal: grant.granteePrincipal,
+    retiring_principal: grant.retiringPrincipal,
+    operations: JSON.stringify(grant.operations),
+    constraints: grant.constraints === null ? null : JSON.stringify(grant.constraints),
+    issued_by: grant.issuedBy,
+    created_at: toMillis(grant.createdAt),
+  };
+}
+
+function parseConstraints(text: string | null): GrantConstraints | null {
+  if (text === null) return null;
+  const value = parseObject(text, 'grants.constraints');
+  const out: GrantConstraints = {};
+  for (const field of ['encryptionContextSubset', 'encryptionContextEquals'] as const) {
+    if (value[field] !== undefined) out[field] = parseStringMap(JSON.stringify(value[field]), 'grants.constraints');
+  }
+  return out;
+}
+
+export function rowToGrant(row: GrantsTable): GrantRecord {
+  return {
+    id: row.id,
+    keyId: row.key_id,
+    name: row.name,
+    granteePrincipal: row.grantee_principal,
+    retiringPrincipal: row.retiring_principal,
+    operations: parseStringArray(row.operations, 'grants.operations'),
+    constraints: parseConstraints(row.constraints),
+    issuedBy: row.issued_by,
+    createdAt: toDate(row.created_at),
   };
 }

@@ -20,6 +20,22 @@ export interface KeysTable {
   pending_window_days: number | null;
   /** JSON object of string values. */
   tags: string;
+  /** Key policy JSON text; null for the default policy (migration 0002). */
+  policy: string | null;
+}
+
+export interface GrantsTable {
+  id: string;
+  key_id: string;
+  name: string | null;
+  grantee_principal: string;
+  retiring_principal: string | null;
+  /** JSON array of operation names. */
+  operations: string;
+  /** JSON object {encryptionContextSubset?, encryptionContextEquals?}, or null. */
+  constraints: string | null;
+  issued_by: string;
+  created_at: number;
 }
 
 export interface KeyVersionsTable {
@@ -89,6 +105,7 @@ export interface StorageDatabase {
   keys: KeysTable;
   key_versions: KeyVersionsTable;
   aliases: AliasesTable;
+  grants: GrantsTable;
   principals: PrincipalsTable;
   tokens: TokensTable;
   access_keys: AccessKeysTable;

@@ -7,6 +7,7 @@
  * details; every response carries `x-amzn-RequestId`; unknown members are ignored, wrong types are refused.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { parseGrantToken } from '../../core/grants.js';
 import type { KeyService } from '../../core/key-service.js';
 import type { RequestContext } from '../../core/request-context.js';
 import {
@@ -101,6 +102,8 @@ export async function awsKmsApi(app: FastifyInstance, deps: AwsKmsApiDeps): Prom
       const body = parseBody(raw);
       const input = validateInput(operation.input, body);
       if ((body as { DryRun?: unknown }).DryRun === true) throw new UnsupportedError('DryRun is not supported.');
+      // Grant tokens only speed up a grant's visibility in AWS; ours are visible at once, so they are only validated.
+      for (const token of (input.GrantTokens as string[] | undefined) ?? []) parseGrantToken(token);
       return send(reply, 200, await operation.run(service, ctx, input));
     } catch (err) {
       return fail(request, reply, ctx, name ?? 'UnknownOperation', err);

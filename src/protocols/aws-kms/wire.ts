@@ -7,7 +7,7 @@
  */
 import { InvalidMarkerError } from '../../errors/index.js';
 import type { KeyDescription } from '../../core/key-context.js';
-import { KEY_SPECS, isKeySpec } from '../../core/key-specs.js';
+import { algorithmsOf } from '../../core/key-specs.js';
 
 /** Epoch seconds (fractional milliseconds kept). */
 export const epochSeconds = (date: Date): number => date.getTime() / 1000;
@@ -20,10 +20,10 @@ const ALGORITHM_LISTS = [
 ] as const;
 
 export function keyMetadata(key: KeyDescription) {
-  const spec = isKeySpec(key.keySpec) ? (KEY_SPECS[key.keySpec] as Partial<Record<(typeof ALGORITHM_LISTS)[number][0], readonly string[]>>) : {};
+  const lists = algorithmsOf(key.keySpec, key.keyUsage);
   const algorithms: Record<string, readonly string[]> = {};
   for (const [field, wire] of ALGORITHM_LISTS) {
-    const values = spec[field];
+    const values = lists[field];
     if (values && values.length > 0) algorithms[wire] = values;
   }
   return {

@@ -1,9 +1,10 @@
 /**
- * Symmetric cryptographic operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey(WithoutPlaintext),
- * GenerateRandom. Responses name keys by ARN (the AWS Encryption SDK compares Decrypt's KeyId byte for byte).
+ * Encryption operations: Encrypt, Decrypt, ReEncrypt (symmetric and RSA), GenerateDataKey(WithoutPlaintext),
+ * GenerateDataKeyPair(WithoutPlaintext), GenerateRandom. Responses name keys by ARN (the AWS Encryption SDK compares Decrypt's KeyId byte for byte).
  */
 import { LIMITS } from '../../../core/limits.js';
 import { UnsupportedError, ValidationError } from '../../../errors/index.js';
+import type { DataKeyPairResult } from '../../../core/key-crypto.js';
 import { operation, type StringMap } from '../operation.js';
 import { GRANT_TOKENS, KEY_ID, blob, int, optional, required, str, stringMap } from '../shapes.js';
 
@@ -11,12 +12,7 @@ const ENCRYPTION_ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_O
 const CIPHERTEXT = blob(1, LIMITS.ciphertextBytes.max);
 const ALGORITHM = str({ values: ENCRYPTION_ALGORITHMS });
 
-/** Until asymmetric encryption keys exist, only SYMMETRIC_DEFAULT is meaningful. */
-function symmetricOnly(member: string, algorithm: string | undefined): void {
-  if (algorithm !== undefined && algorithm !== 'SYMMETRIC_DEFAULT') {
-    throw new UnsupportedError(`${member} ${algorithm} requires an asymmetric key, which this key is not.`);
-  }
-}
+const optionalField = <K extends string, V>(name: K, value: V | undefined) => (value === undefined ? {} : ({ [name]: value } as Record<K, V>));
 
 const DATA_KEY_INPUT = {
   KeyId: required(KEY_ID),
@@ -41,6 +37,37 @@ function dataKeyRequest(i: DataKeyInput, includePlaintext: boolean) {
   };
 }
 
+const KEY_PAIR_SPECS = ['RSA_2048', 'RSA_3072', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384', 'ECC_NIST_P521', 'ECC_SECG_P256K1', 'SM2', 'ECC_NIST_EDWARDS25519'] as const;
+
+const DATA_KEY_PAIR_INPUT = {
+  KeyId: required(KEY_ID),
+  KeyPairSpec: required(str({ values: KEY_PAIR_SPECS })),
+  EncryptionContext: optional(stringMap),
+  GrantTokens: optional(GRANT_TOKENS),
+};
+
+type DataKeyPairInput = { KeyId: string; KeyPairSpec: string; EncryptionContext?: StringMap };
+
+const dataKeyPairRequest = (i: DataKeyPairInput, includePlaintext: boolean) => {
+  if (i.KeyPairSpec === 'SM2') throw new UnsupportedError('KeyPairSpec SM2 is only offered in China Regions.');
+  return { keyId: i.KeyId, keyPairSpec: i.KeyPairSpec, encryptionContext: i.EncryptionContext, includePlaintext };
+};
+
+function dataKeyPair(r: DataKeyPairResult) {
+  try {
+    return {
+      PrivateKeyCiphertextBlob: r.ciphertext.toString('base64'),
+      ...(r.privateKey ? { PrivateKeyPlaintext: r.privateKey.toString('base64') } : {}),
+      PublicKey: r.publicKey.toString('base64'),
+      KeyId: r.keyArn,
+      KeyPairSpec: r.keyPairSpec,
+      KeyMaterialId: r.keyMaterialId,
+    };
+  } finally {
+    r.privateKey?.fill(0);
+  }
+}
+
 export const CRYPTO_OPERATIONS = {
   Encrypt: operation<{ KeyId: string; Plaintext: Buffer; EncryptionContext?: StringMap; EncryptionAlgorithm?: string }>(
     {
@@ -51,10 +78,14 @@ export const CRYPTO_OPERATIONS = {
       EncryptionAlgorithm: optional(ALGORITHM),
     },
     async (service, ctx, i) => {
-      symmetricOnly('EncryptionAlgorithm', i.EncryptionAlgorithm);
       try {
-        const r = await service.crypto.encrypt(ctx, { keyId: i.KeyId, plaintext: i.Plaintext, encryptionContext: i.EncryptionContext });
-        return { CiphertextBlob: r.ciphertext.toString('base64'), KeyId: r.keyArn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+        const r = await service.crypto.encrypt(ctx, {
+          keyId: i.KeyId,
+          plaintext: i.Plaintext,
+          encryptionContext: i.EncryptionContext,
+          ...optionalField('encryptionAlgorithm', i.EncryptionAlgorithm),
+        });
+        return { CiphertextBlob: r.ciphertext.toString('base64'), KeyId: r.keyArn, EncryptionAlgorithm: r.encryptionAlgorithm };
       } finally {
         i.Plaintext.fill(0);
       }
@@ -70,14 +101,14 @@ export const CRYPTO_OPERATIONS = {
       EncryptionAlgorithm: optional(ALGORITHM),
     },
     async (service, ctx, i) => {
-      symmetricOnly('EncryptionAlgorithm', i.EncryptionAlgorithm);
       const r = await service.crypto.decrypt(ctx, {
         ciphertext: i.CiphertextBlob,
         encryptionContext: i.EncryptionContext,
-        ...(i.KeyId === undefined ? {} : { keyId: i.KeyId }),
+        ...optionalField('keyId', i.KeyId),
+        ...optionalField('encryptionAlgorithm', i.EncryptionAlgorithm),
       });
       try {
-        return { KeyId: r.keyArn, Plaintext: r.plaintext.toString('base64'), EncryptionAlgorithm: 'SYMMETRIC_DEFAULT', KeyMaterialId: r.keyMaterialId };
+        return { KeyId: r.keyArn, Plaintext: r.plaintext.toString('base64'), EncryptionAlgorithm: r.encryptionAlgorithm, KeyMaterialId: r.keyMaterialId };
       } finally {
         r.plaintext.fill(0);
       }
@@ -104,21 +135,21 @@ export const CRYPTO_OPERATIONS = {
       GrantTokens: optional(GRANT_TOKENS),
     },
     async (service, ctx, i) => {
-      symmetricOnly('SourceEncryptionAlgorithm', i.SourceEncryptionAlgorithm);
-      symmetricOnly('DestinationEncryptionAlgorithm', i.DestinationEncryptionAlgorithm);
       const r = await service.crypto.reEncrypt(ctx, {
         ciphertext: i.CiphertextBlob,
         sourceEncryptionContext: i.SourceEncryptionContext,
-        ...(i.SourceKeyId === undefined ? {} : { sourceKeyId: i.SourceKeyId }),
+        ...optionalField('sourceKeyId', i.SourceKeyId),
         destinationKeyId: i.DestinationKeyId,
         destinationEncryptionContext: i.DestinationEncryptionContext,
+        ...optionalField('sourceEncryptionAlgorithm', i.SourceEncryptionAlgorithm),
+        ...optionalField('destinationEncryptionAlgorithm', i.DestinationEncryptionAlgorithm),
       });
       return {
         CiphertextBlob: r.ciphertext.toString('base64'),
         SourceKeyId: r.sourceKeyArn,
         KeyId: r.keyArn,
-        SourceEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
-        DestinationEncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+        SourceEncryptionAlgorithm: r.sourceEncryptionAlgorithm,
+        DestinationEncryptionAlgorithm: r.encryptionAlgorithm,
         DestinationKeyMaterialId: r.keyMaterialId,
       };
     },
@@ -137,6 +168,12 @@ export const CRYPTO_OPERATIONS = {
     const r = await service.crypto.generateDataKey(ctx, dataKeyRequest(i, false));
     return { CiphertextBlob: r.ciphertext.toString('base64'), KeyId: r.keyArn, KeyMaterialId: r.keyMaterialId };
   }),
+
+  GenerateDataKeyPair: operation<DataKeyPairInput>(DATA_KEY_PAIR_INPUT, async (service, ctx, i) => dataKeyPair(await service.crypto.generateDataKeyPair(ctx, dataKeyPairRequest(i, true)))),
+
+  GenerateDataKeyPairWithoutPlaintext: operation<DataKeyPairInput>(DATA_KEY_PAIR_INPUT, async (service, ctx, i) =>
+    dataKeyPair(await service.crypto.generateDataKeyPair(ctx, dataKeyPairRequest(i, false))),
+  ),
 
   GenerateRandom: operation<{ NumberOfBytes?: number; CustomKeyStoreId?: string }>(
     { NumberOfBytes: optional(int(LIMITS.randomBytes.min, LIMITS.randomBytes.max)), CustomKeyStoreId: optional(str({ min: 1, max: 64 })) },

@@ -5,7 +5,10 @@
 import { UnsupportedError } from '../../../errors/index.js';
 import type { AwsOperation } from '../operation.js';
 import { ALIAS_OPERATIONS } from './aliases.js';
+import { ASYMMETRIC_OPERATIONS } from './asymmetric.js';
 import { CRYPTO_OPERATIONS } from './crypto.js';
+import { GRANT_OPERATIONS } from './grants.js';
+import { POLICY_OPERATIONS } from './policies.js';
 import { KEY_OPERATIONS } from './keys.js';
 import { ROTATION_OPERATIONS } from './rotation.js';
 import { TAG_OPERATIONS } from './tags.js';
@@ -30,8 +33,11 @@ const unsupported = (reason: string) => ({
 export const AWS_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
   ...KEY_OPERATIONS,
   ...CRYPTO_OPERATIONS,
+  ...ASYMMETRIC_OPERATIONS,
   ...ALIAS_OPERATIONS,
   ...ROTATION_OPERATIONS,
   ...TAG_OPERATIONS,
+  ...GRANT_OPERATIONS,
+  ...POLICY_OPERATIONS,
   ...Object.fromEntries(Object.entries(NOT_OFFERED).map(([name, reason]) => [name, unsupported(reason)])),
 };

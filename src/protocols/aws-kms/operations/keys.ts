@@ -72,6 +72,8 @@ export const KEY_OPERATIONS = {
         ...(i.KeyUsage === undefined ? {} : { keyUsage: i.KeyUsage }),
         ...(i.Description === undefined ? {} : { description: i.Description }),
         ...(i.Tags === undefined ? {} : { tags: tagMap(i.Tags) }),
+        ...(i.Policy === undefined ? {} : { policy: i.Policy }),
+        ...(i.BypassPolicyLockoutSafetyCheck === undefined ? {} : { bypassPolicyLockoutSafetyCheck: i.BypassPolicyLockoutSafetyCheck }),
       });
       return { KeyMetadata: keyMetadata(key) };
     },
