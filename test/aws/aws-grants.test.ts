@@ -17,7 +17,7 @@ import {
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kmsClient } from '../helpers/aws-clients.js';
+import { awsError, kmsClient } from '../helpers/aws-clients.js';
 import { startDevServer, type DevServer } from '../helpers/dev-server.js';
 import { addPrincipal } from '../helpers/principals.js';
 import type { DevCredentialsFile } from '../helpers/rest-client.js';
@@ -29,15 +29,6 @@ let app: KMSClient;
 let appCreds: DevCredentialsFile;
 let auditor: KMSClient;
 let auditorCreds: DevCredentialsFile;
-
-async function awsError(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return { name: (err as Error).name, message: (err as Error).message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dd-grants-'));
@@ -59,7 +50,7 @@ describe('grants', () => {
   it('lets the grantee use the key for the granted operations under the constraints, and nothing else', async () => {
     const key = (await admin.send(new CreateKeyCommand({}))).KeyMetadata!;
     const denied = await awsError(app.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('x') })));
-    expect(denied).toEqual({ name: 'AccessDeniedException', message: `User: ${appCreds.principalArn} is not authorized to perform: kms:Encrypt on resource: ${key.Arn}` });
+    expect(denied).toEqual({ status: 400, name: 'AccessDeniedException', message: `User: ${appCreds.principalArn} is not authorized to perform: kms:Encrypt on resource: ${key.Arn}` });
 
     const grant = await admin.send(
       new CreateGrantCommand({

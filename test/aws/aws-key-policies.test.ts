@@ -13,7 +13,7 @@ import {
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kmsClient } from '../helpers/aws-clients.js';
+import { awsError, kmsClient } from '../helpers/aws-clients.js';
 import { startDevServer, type DevServer } from '../helpers/dev-server.js';
 import { addPrincipal } from '../helpers/principals.js';
 import type { DevCredentialsFile } from '../helpers/rest-client.js';
@@ -24,15 +24,6 @@ let admin: KMSClient;
 let app: KMSClient;
 let appCreds: DevCredentialsFile;
 let account: string;
-
-async function awsError(promise: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    return { name: (err as Error).name, message: (err as Error).message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 const policy = (...statements: object[]) => JSON.stringify({ Version: '2012-10-17', Statement: statements });
 const accountRootAllowsAll = () => ({ Sid: 'Account', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' });
@@ -123,6 +114,6 @@ describe('key policies', () => {
 
     const statement = await admin.send(new EncryptCommand({ KeyId: key.KeyId, Plaintext: Buffer.from('s'), EncryptionContext: { kind: 'statement' } }));
     const denied = await awsError(admin.send(new DecryptCommand({ CiphertextBlob: statement.CiphertextBlob, EncryptionContext: { kind: 'statement' } })));
-    expect(denied).toEqual({ name: 'AccessDeniedException', message: `User: ${server.credentials.principalArn} is not authorized to perform: kms:Decrypt on resource: ${key.Arn}` });
+    expect(denied).toEqual({ status: 400, name: 'AccessDeniedException', message: `User: ${server.credentials.principalArn} is not authorized to perform: kms:Decrypt on resource: ${key.Arn}` });
   });
 });

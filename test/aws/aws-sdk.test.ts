@@ -33,24 +33,13 @@ import {
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kmsClient } from '../helpers/aws-clients.js';
+import { awsError, kmsClient } from '../helpers/aws-clients.js';
 import { startDevServer, type DevServer } from '../helpers/dev-server.js';
 import { restClient } from '../helpers/rest-client.js';
 
 let dir: string;
 let server: DevServer;
 let kms: KMSClient;
-
-/** The AWS error name and HTTP status a promise rejects with. */
-async function awsError(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 const newKey = async (description = '') => (await kms.send(new CreateKeyCommand({ Description: description }))).KeyMetadata!;
 

@@ -87,3 +87,14 @@ export async function rawAwsRequest(c: DevCredentialsFile, r: RawRequest): Promi
     req.end(body);
   });
 }
+
+/** The AWS error name, HTTP status and message a call rejects with; fails the test if it succeeds. */
+export async function awsError(promise: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
+  try {
+    await promise;
+  } catch (err) {
+    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
+  }
+  throw new Error('expected the call to fail');
+}
