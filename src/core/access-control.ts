@@ -52,7 +52,8 @@ export function createAccessControl(deps: { decide: Decide; storage: Storage; sc
         action,
         resource: key === null ? null : arnOf(key),
         ...(key === null ? {} : { keyPolicy: key.policy }),
-        conditions: conditionFacts(key, conditions),
+        // Only a key policy of the key's own reads condition facts (roles and the default policy do not).
+        ...(key?.policy ? { conditions: conditionFacts(key, conditions) } : {}),
       });
       if (decision.decision !== 'implicit-deny' || key === null) return decision;
       const grants = await storage.grantsFor(key.id, caller.arn, MAX_GRANTS_CONSIDERED);
