@@ -125,7 +125,11 @@ describe('RSA encryption keys', () => {
     const md = await create('RSA_2048', 'ENCRYPT_DECRYPT');
     expect(md.EncryptionAlgorithms).toEqual(['RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256']);
     const publicKey = await publicKeyOf(md.KeyId!);
-    const offline = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from('offline secret'));
+    // RSA output is random bytes; one starting with 0x01 would look like a DataDefender blob naming an unknown key
+    // (AccessDeniedException, as AWS answers for that) when decrypted without KeyId below, so take one that does not.
+    let offline: Buffer;
+    do offline = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from('offline secret'));
+    while (offline[0] === 0x01);
     const dec = await kms.send(new DecryptCommand({ CiphertextBlob: offline, KeyId: md.Arn, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' }));
     expect(Buffer.from(dec.Plaintext!).toString()).toBe('offline secret');
     expect(dec).toMatchObject({ KeyId: md.Arn, EncryptionAlgorithm: 'RSAES_OAEP_SHA_256' });
