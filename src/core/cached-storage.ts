@@ -37,6 +37,8 @@ export function withReadCache(storage: Storage, options: { ttlMs: number; maxEnt
     updateKey: (id, patch, ifStates) => around(() => keys.delete(id), () => storage.updateKey(id, patch, ifStates)),
     addVersion: (version, expected, next) =>
       around(() => keys.delete(version.keyId), () => storage.addVersion(version, expected, next)),
+    importMaterial: (version) => around(() => keys.delete(version.keyId), () => storage.importMaterial(version)),
+    deleteMaterial: (id) => around(() => keys.delete(id), () => storage.deleteMaterial(id)),
     destroyKey: (id, now) =>
       around(
         () => {

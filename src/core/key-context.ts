@@ -1,4 +1,5 @@
 import type { Clock } from '../ports/clock.js';
+import type { RootOfTrust } from '../ports/root-of-trust.js';
 import type { KeyRecord, Storage } from '../ports/storage.js';
 import type { KeyPolicyEngine } from '../policy/authorize.js';
 import type { AccountScope } from './arn.js';
@@ -18,6 +19,7 @@ export interface KeyContext {
   resolver: KeyResolver;
   settings: { defaultRotationPeriodDays: number };
   policies: KeyPolicyEngine;
+  root: RootOfTrust;
 }
 
 /** A key as the core returns it. */

@@ -24,6 +24,8 @@ export interface CreateKeyInput {
   /** A key policy document (JSON text); absent for the default key policy. */
   policy?: string;
   bypassPolicyLockoutSafetyCheck?: boolean;
+  /** AWS_KMS (default): DataDefender makes the material; EXTERNAL: it is imported later (PendingImport until then). */
+  origin?: 'AWS_KMS' | 'EXTERNAL';
 }
 
 export function createKeyLifecycle(kc: KeyContext) {
@@ -66,7 +68,8 @@ export function createKeyLifecycle(kc: KeyContext) {
         if (!spec.rotatable && input.rotationPeriodDays !== undefined && input.rotationPeriodDays !== null) {
           throw new ValidationError(`Keys of spec ${keySpec} cannot rotate automatically.`);
         }
-        const period = spec.rotatable ? requested : null;
+        const external = input.origin === 'EXTERNAL';
+        const period = spec.rotatable && !external ? requested : null;
         if (period !== null) checkInteger('RotationPeriodInDays', period, LIMITS.rotationPeriodDays);
         const now = clock.now();
         const id = randomUuid();
@@ -80,9 +83,9 @@ export function createKeyLifecycle(kc: KeyContext) {
           description: checkDescription(input.description ?? ''),
           keySpec,
           keyUsage,
-          origin: 'AWS_KMS',
-          state: 'Enabled',
-          currentVersion: 1,
+          origin: external ? 'EXTERNAL' : 'AWS_KMS',
+          state: external ? 'PendingImport' : 'Enabled',
+          currentVersion: external ? 0 : 1,
           rotationPeriodDays: period,
           nextRotationAt: period === null ? null : addDays(now, period),
           deletionAt: null,
@@ -90,9 +93,9 @@ export function createKeyLifecycle(kc: KeyContext) {
           tags: checkTags(input.tags ?? {}),
           policy,
         };
-        Object.assign(op.details, { keySpec, keyUsage, rotationPeriodDays: period, keyId: id });
+        Object.assign(op.details, { keySpec, keyUsage, origin: key.origin, rotationPeriodDays: period, keyId: id });
         await op.beforeChange();
-        const first = await material.newVersion(id, 1, await newMaterial(keySpec), 'ORIGINAL', now);
+        const first = external ? null : await material.newVersion(id, 1, await newMaterial(keySpec), 'ORIGINAL', now);
         await storage.createKey(key, first);
         return describeRecord(scope, key);
       });
@@ -121,10 +124,10 @@ export function createKeyLifecycle(kc: KeyContext) {
       mutate(ctx, 'UpdateKeyDescription', identifier, 'manage', () => ({ description: checkDescription(description) })),
 
     enable: (ctx: RequestContext, identifier: string) =>
-      mutate(ctx, 'EnableKey', identifier, 'manage', () => ({ state: 'Enabled' })),
+      mutate(ctx, 'EnableKey', identifier, 'toggle', () => ({ state: 'Enabled' })),
 
     disable: (ctx: RequestContext, identifier: string) =>
-      mutate(ctx, 'DisableKey', identifier, 'manage', () => ({ state: 'Disabled' })),
+      mutate(ctx, 'DisableKey', identifier, 'toggle', () => ({ state: 'Disabled' })),
 
     tag: (ctx: RequestContext, identifier: string, tags: Record<string, string>) =>
       mutate(ctx, 'TagResource', identifier, 'manage', (key) => ({ tags: checkTags({ ...key.tags, ...tags }) })),
@@ -151,10 +154,10 @@ export function createKeyLifecycle(kc: KeyContext) {
         deletionAt: addDays(clock.now(), pendingWindowDays),
       })),
 
-    /** AWS KMS: a cancelled deletion leaves the key Disabled. */
+    /** AWS KMS: a cancelled deletion leaves the key Disabled (PendingImport if it has no material). */
     cancelDeletion: (ctx: RequestContext, identifier: string) =>
-      mutate(ctx, 'CancelKeyDeletion', identifier, 'cancelDeletion', () => ({
-        state: 'Disabled',
+      mutate(ctx, 'CancelKeyDeletion', identifier, 'cancelDeletion', (key) => ({
+        state: key.currentVersion === 0 ? 'PendingImport' : 'Disabled',
         deletionAt: null,
         pendingWindowDays: null,
       })),

@@ -39,6 +39,7 @@ export function createKeyRotation(kc: KeyContext) {
 
   const assertRotatable = (key: KeyRecord) => {
     const spec = isKeySpec(key.keySpec) ? KEY_SPECS[key.keySpec] : undefined;
+    if (key.origin !== 'AWS_KMS') throw new UnsupportedError(`${keyArn(scope, key.id)} origin is ${key.origin} which is not valid for this operation.`);
     if (!spec?.rotatable) throw new UnsupportedError(`${keyArn(scope, key.id)} cannot be rotated.`);
     return spec;
   };

@@ -25,6 +25,7 @@ import type { KeyPolicyEngine } from '../policy/authorize.js';
 import { createAccessControl } from './access-control.js';
 import { createGrants } from './grants.js';
 import { createKeyPolicies } from './key-policies.js';
+import { createKeyImport } from './key-import.js';
 
 export interface KeyServiceDeps {
   storage: Storage;
@@ -54,6 +55,7 @@ export function createKeyService(deps: KeyServiceDeps) {
     material: createKeyMaterial({ root, storage, cache }),
     resolver: createKeyResolver({ storage, scope }),
     policies,
+    root,
     run: createOperationRunner({ audit, access: createAccessControl({ decide: policies.decide, storage, scope }), clock }),
   };
   return {
@@ -67,6 +69,7 @@ export function createKeyService(deps: KeyServiceDeps) {
     aliases: createAliases(kc),
     grants: createGrants(kc),
     keyPolicies: createKeyPolicies(kc),
+    keyImport: createKeyImport(kc),
     auditTrail: createAuditTrail(kc),
     /** The account and region keys live in (for ARNs in responses). */
     scope,

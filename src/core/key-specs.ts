@@ -5,9 +5,11 @@
  * for SIGN_VERIFY or KEY_AGREEMENT; secp256k1 and Ed25519 for SIGN_VERIFY; only symmetric keys rotate.
  * Not offered: SM2 (China regions), ML-DSA, and ED25519_PH_SHA_512 (node:crypto has no Ed25519ph).
  */
+import { ValidationError } from '../errors/index.js';
 import {
   generateKeyPair,
   macAlgorithm,
+  parsePrivateKey,
   randomSecret,
   signingAlgorithmsFor,
   type AsymmetricKeySpec,
@@ -106,4 +108,17 @@ export async function newMaterial(keySpec: string): Promise<SecretBytes> {
   const material = specOf(keySpec).material;
   if (material.kind === 'key-pair') return (await generateKeyPair(material.spec)).privateKey;
   return randomSecret(material.bytes);
+}
+
+/** Imported material must be what the spec would have generated. @throws ValidationError */
+export function checkImportedMaterial(keySpec: string, material: SecretBytes): void {
+  const kind = specOf(keySpec).material;
+  if (kind.kind === 'key-pair') {
+    parsePrivateKey(kind.spec, material);
+    return;
+  }
+  const [min, max] = kind.kind === 'hmac' ? macAlgorithm(kind.macAlgorithm).importKeyBytes : [kind.bytes, kind.bytes];
+  if (material.length < min || material.length > max) {
+    throw new ValidationError(`Key material for ${keySpec} must be ${min === max ? min : `${min} to ${max}`} bytes long.`);
+  }
 }

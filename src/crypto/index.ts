@@ -39,3 +39,12 @@ export {
   type MacAlgorithm,
 } from './mac.js';
 export { generateDataKeyPair, sharedSecretForCaller } from './caller-secrets.js';
+export {
+  aesKeyWrapPadUnwrap,
+  decodeImportParameters,
+  encodeImportParameters,
+  isWrappingAlgorithm,
+  sameKeyMaterial,
+  unwrapImportedMaterial,
+  type WrappingAlgorithm,
+} from './import-unwrap.js';

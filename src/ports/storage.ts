@@ -1,6 +1,6 @@
 import type { AuditSink } from './audit-sink.js';
 
-export const KEY_STATES = ['Enabled', 'Disabled', 'PendingDeletion'] as const;
+export const KEY_STATES = ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'] as const;
 export type KeyState = (typeof KEY_STATES)[number];
 
 export type RotationType = 'ORIGINAL' | 'AUTOMATIC' | 'ON_DEMAND';
@@ -15,7 +15,10 @@ export interface KeyRecord {
   keyUsage: string;
   origin: string;
   state: KeyState;
-  /** Version used for new encryptions; versions 1..currentVersion all exist until the key is destroyed. */
+  /**
+   * Version used for new encryptions; versions 1..currentVersion all exist until the key is destroyed. 0 while a key
+   * of origin EXTERNAL waits for its material (PendingImport).
+   */
   currentVersion: number;
   /** Automatic rotation period; null when automatic rotation is off. */
   rotationPeriodDays: number | null;
@@ -127,8 +130,18 @@ export interface AccessKeyRecord {
 export interface Storage extends AuditSink {
   readonly kind: 'sqlite' | 'postgres';
 
-  /** Inserts a key with its first version in one transaction. */
-  createKey(key: KeyRecord, first: KeyVersionRecord): Promise<void>;
+  /** Inserts a key with its first version in one transaction (no version for a PendingImport key, version 0). */
+  createKey(key: KeyRecord, first: KeyVersionRecord | null): Promise<void>;
+  /**
+   * Imported material, atomically: inserts `version` (number 1) and makes the key Enabled with currentVersion 1, only
+   * if the key is PendingImport with currentVersion 0. Returns false (and changes nothing) otherwise.
+   */
+  importMaterial(version: KeyVersionRecord): Promise<boolean>;
+  /**
+   * DeleteImportedKeyMaterial, atomically: deletes every version of an EXTERNAL key's material and sets it
+   * PendingImport with currentVersion 0, only if it is Enabled or Disabled. Returns whether it happened.
+   */
+  deleteMaterial(keyId: string): Promise<boolean>;
   getKey(id: string): Promise<KeyRecord | undefined>;
   /** Keys ordered by id. */
   listKeys(page: PageRequest): Promise<Page<KeyRecord>>;

@@ -1,3 +1,4 @@
+import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { coreFixture, context } from '../helpers/core-fixture.js';
 
@@ -329,6 +330,21 @@ describe('key service', () => {
       await expect(f.service.crypto.encrypt(ctx, { keyId: key.id, plaintext: pt('x') })).rejects.toMatchObject({ code: 'ERR_AUDIT_UNAVAILABLE' });
       expect(Date.now() - started).toBeLessThan(2_000);
       expect(f.audit.healthy()).toBe(false);
+    });
+  });
+
+  describe('imported key material', () => {
+    it('refuses an import token older than 24 hours', async () => {
+      const key = await f.service.keys.create(ctx, { origin: 'EXTERNAL' });
+      const params = await f.service.keyImport.getParametersForImport(ctx, { keyId: key.id, wrappingAlgorithm: 'RSAES_OAEP_SHA_256', wrappingKeySpec: 'RSA_2048' });
+      const encrypted = publicEncrypt(
+        { key: createPublicKey({ key: params.publicKey, format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+        randomBytes(32),
+      );
+      f.clock.advanceDays(1);
+      const input = { keyId: key.id, importToken: params.importToken, encryptedKeyMaterial: encrypted, expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' };
+      await expect(f.service.keyImport.importKeyMaterial(ctx, input)).rejects.toMatchObject({ code: 'ERR_EXPIRED_IMPORT_TOKEN' });
+      expect((await f.service.keys.describe(ctx, key.id)).state).toBe('PendingImport');
     });
   });
 });

@@ -103,7 +103,7 @@ describe('PostgreSQL storage specifics', () => {
         ['access_keys', 'aliases', 'audit_events', 'datadefender_migration', 'datadefender_migration_lock', 'grants', 'key_versions', 'keys', 'principals', 'tokens'],
       );
       const { rows } = await (await admin()).query(`select name from "${h.schema}".datadefender_migration`);
-      expect(rows).toEqual([{ name: '0001-initial-schema' }, { name: '0002-key-policies-and-grants' }]);
+      expect(rows).toEqual([{ name: '0001-initial-schema' }, { name: '0002-key-policies-and-grants' }, { name: '0003-imported-key-material' }]);
       const { rows: indexes } = await (await admin()).query<{ indexname: string }>('select indexname from pg_indexes where schemaname = $1', [h.schema]);
       expect(indexes.map((i) => i.indexname)).toEqual(expect.arrayContaining(['keys_due_for_rotation', 'keys_due_for_deletion', 'aliases_by_key']));
       const { rows: cols } = await (await admin()).query<{ column_name: string; data_type: string }>(

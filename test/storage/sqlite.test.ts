@@ -80,7 +80,7 @@ describe('SQLite storage specifics', () => {
       const raw = new Database(h.file, { readonly: true });
       try {
         expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-        expect(raw.prepare('select name from datadefender_migration').all()).toEqual([{ name: '0001-initial-schema' }, { name: '0002-key-policies-and-grants' }]);
+        expect(raw.prepare('select name from datadefender_migration').all()).toEqual([{ name: '0001-initial-schema' }, { name: '0002-key-policies-and-grants' }, { name: '0003-imported-key-material' }]);
         const tables = raw.prepare("select name from sqlite_master where type = 'table' order by name").pluck().all();
         expect(tables).toEqual(expect.arrayContaining(['keys', 'key_versions', 'aliases', 'principals', 'tokens', 'access_keys', 'audit_events']));
         const indexes = raw.prepare("select name from sqlite_master where type = 'index' and name not like 'sqlite_%'").pluck().all();

@@ -557,6 +557,35 @@ export function storageContract(kind: Storage['kind'], newHarness: StorageHarnes
       });
     });
 
+    describe('imported key material', () => {
+      it('creates a PendingImport key without material, imports version 1 once, deletes it and imports again', async () => {
+        const key = makeKey({ origin: 'EXTERNAL', state: 'PendingImport', currentVersion: 0, rotationPeriodDays: null, nextRotationAt: null });
+        await storage.createKey(key, null);
+        expect(await storage.getKey(key.id)).toEqual(key);
+        expect(await storage.listVersions(key.id)).toEqual([]);
+        await expect(storage.createKey(makeKey({ currentVersion: 0 }), null)).rejects.toEqual(ERR('ERR_VALIDATION'));
+
+        const v1 = makeVersion(key.id, 1);
+        expect(await storage.importMaterial(v1)).toBe(true);
+        expect(await storage.getKey(key.id)).toMatchObject({ state: 'Enabled', currentVersion: 1 });
+        expect(Buffer.from((await storage.getVersion(key.id, 1))!.wrapped).equals(Buffer.from(v1.wrapped))).toBe(true);
+        expect(await storage.importMaterial(makeVersion(key.id, 1))).toBe(false);
+        await expect(storage.importMaterial(makeVersion(key.id, 2))).rejects.toEqual(ERR('ERR_VALIDATION'));
+
+        expect(await storage.deleteMaterial(key.id)).toBe(true);
+        expect(await storage.getKey(key.id)).toMatchObject({ state: 'PendingImport', currentVersion: 0 });
+        expect(await storage.listVersions(key.id)).toEqual([]);
+        expect(await storage.deleteMaterial(key.id)).toBe(false);
+        expect(await storage.importMaterial(v1)).toBe(true);
+      });
+
+      it('never deletes the material of a key DataDefender generated', async () => {
+        const { key } = await createKey();
+        expect(await storage.deleteMaterial(key.id)).toBe(false);
+        expect(await storage.listVersions(key.id)).toHaveLength(1);
+      });
+    });
+
     describe('key policies and grants', () => {
       const grant = (keyId: string, overrides: Partial<GrantRecord> = {}): GrantRecord => ({
         id: randomUUID().replace(/-/g, '').padEnd(64, '0'),

@@ -85,17 +85,17 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
 
     // ---- keys ---------------------------------------------------------------------------------------------
 
-    createKey(key: KeyRecord, first: KeyVersionRecord): Promise<void> {
+    createKey(key: KeyRecord, first: KeyVersionRecord | null): Promise<void> {
       return guard(
         async () => {
-          if (first.keyId !== key.id || first.version !== key.currentVersion) {
-            throw new ValidationError('The first version must belong to the key and be its current version.');
+          if (first === null ? key.currentVersion !== 0 || key.state !== 'PendingImport' : first.keyId !== key.id || first.version !== key.currentVersion) {
+            throw new ValidationError('The first version must belong to the key and be its current version (none only for PendingImport).');
           }
           const keyRow = keyToRow(key);
-          const versionRow = versionToRow(first);
+          const versionRow = first === null ? undefined : versionToRow(first);
           await db.transaction().execute(async (trx) => {
             await trx.insertInto('keys').values(keyRow).execute();
-            await trx.insertInto('key_versions').values(versionRow).execute();
+            if (versionRow) await trx.insertInto('key_versions').values(versionRow).execute();
           });
         },
         { unique: (cause) => new AlreadyExistsError('A key with this id already exists.', { cause }) },
@@ -189,6 +189,44 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
           await trx.insertInto('key_versions').values(versionRow).execute();
           return true;
         });
+      });
+    },
+
+    importMaterial(version: KeyVersionRecord): Promise<boolean> {
+      return guard(async () => {
+        if (version.version !== 1) throw new ValidationError('Imported material is version 1.');
+        const versionRow = versionToRow(version);
+        return db.transaction().execute(async (trx) => {
+          const swapped = await trx
+            .updateTable('keys')
+            .set({ current_version: 1, state: 'Enabled' })
+            .where('id', '=', version.keyId)
+            .where('current_version', '=', 0)
+            .where('state', '=', 'PendingImport')
+            .executeTakeFirst();
+          if (swapped.numUpdatedRows !== 1n) return false;
+          await trx.insertInto('key_versions').values(versionRow).execute();
+          return true;
+        });
+      });
+    },
+
+    deleteMaterial(keyId: string): Promise<boolean> {
+      return guard(async () => {
+        const deleted = await db.transaction().execute(async (trx) => {
+          const reset = await trx
+            .updateTable('keys')
+            .set({ current_version: 0, state: 'PendingImport' })
+            .where('id', '=', keyId)
+            .where('origin', '=', 'EXTERNAL')
+            .where('state', 'in', ['Enabled', 'Disabled'])
+            .executeTakeFirst();
+          if (reset.numUpdatedRows !== 1n) return false;
+          await trx.deleteFrom('key_versions').where('key_id', '=', keyId).execute();
+          return true;
+        });
+        if (deleted && dialect.afterDestroy) await dialect.afterDestroy(db).catch(() => undefined);
+        return deleted;
       });
     },
 

@@ -19,11 +19,17 @@ export interface MigrationDialect {
   blob: DataTypeExpression;
   /** Adds the audit_events `sequence` column: an ever-increasing 64-bit primary key. */
   addSequenceColumn<T extends string>(table: CreateTableBuilder<T, never>): CreateTableBuilder<T, 'sequence'>;
+  /**
+   * Replaces the CHECK constraints of keys.state and keys.current_version (migration 0003). PostgreSQL alters the
+   * constraints; SQLite cannot, so it rebuilds the table (SQLite's documented 12-step procedure; the adapter runs
+   * migrations with foreign keys off and checks them afterwards).
+   */
+  replaceKeyChecks(db: AnyDb, checks: { state: Expression<unknown>; currentVersion: Expression<unknown> }): Promise<void>;
 }
 
 // Kysely migrations are written against an untyped database on purpose: the schema at migration N is not today's.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyDb = Kysely<any>;
+export type AnyDb = Kysely<any>;
 
 function initialSchema(d: MigrationDialect): Migration {
   return {
@@ -145,9 +151,25 @@ function keyPoliciesAndGrants(d: MigrationDialect): Migration {
   };
 }
 
+/** Imported key material (issue #3): a key can be PendingImport, with no material yet (current_version 0). */
+function importedKeyMaterial(d: MigrationDialect): Migration {
+  return {
+    async up(db: AnyDb) {
+      await d.replaceKeyChecks(db, {
+        state: sql`state in ('Enabled', 'Disabled', 'PendingDeletion', 'PendingImport')`,
+        currentVersion: sql`current_version >= 0`,
+      });
+    },
+  };
+}
+
 /** Every migration, by name; names sort in the order they run. */
 export function storageMigrations(d: MigrationDialect): Record<string, Migration> {
-  return { '0001-initial-schema': initialSchema(d), '0002-key-policies-and-grants': keyPoliciesAndGrants(d) };
+  return {
+    '0001-initial-schema': initialSchema(d),
+    '0002-key-policies-and-grants': keyPoliciesAndGrants(d),
+    '0003-imported-key-material': importedKeyMaterial(d),
+  };
 }
 
 /** Applies every pending migration; a no-op when the database is current. Throws the migration's error. */

@@ -43,7 +43,8 @@ export function keyMetadata(key: KeyDescription) {
     KeySpec: key.keySpec,
     ...algorithms,
     MultiRegion: false,
-    CurrentKeyMaterialId: key.currentKeyMaterialId,
+    ...(key.origin === 'EXTERNAL' && key.currentVersion > 0 ? { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' } : {}),
+    ...(key.currentVersion > 0 ? { CurrentKeyMaterialId: key.currentKeyMaterialId } : {}),
   };
 }
 

@@ -36,6 +36,12 @@ const postgresMigrations: MigrationDialect = {
   idText: sql`text collate "C"`,
   blob: 'bytea',
   addSequenceColumn: (table) => table.addColumn('sequence', 'bigserial', (c) => c.primaryKey()),
+  async replaceKeyChecks(db, checks) {
+    // CREATE TABLE named the inline checks <table>_<column>_check.
+    await sql`alter table keys drop constraint keys_state_check, drop constraint keys_current_version_check`.execute(db);
+    await db.schema.alterTable('keys').addCheckConstraint('keys_state_check', checks.state).execute();
+    await db.schema.alterTable('keys').addCheckConstraint('keys_current_version_check', checks.currentVersion).execute();
+  },
 };
 
 /**

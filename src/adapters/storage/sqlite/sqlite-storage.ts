@@ -29,6 +29,33 @@ const sqliteMigrations: MigrationDialect = {
   idText: 'text',
   blob: 'blob',
   addSequenceColumn: (table) => table.addColumn('sequence', 'integer', (c) => c.primaryKey().autoIncrement()),
+  async replaceKeyChecks(db, checks) {
+    // SQLite cannot alter a CHECK: rebuild keys under the same name (https://sqlite.org/lang_altertable.html §7).
+    // Runs with foreign_keys off (see openSqliteStorage), so dropping the old table cascades nothing.
+    await db.schema
+      .createTable('keys_rebuilt')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('description', 'text', (c) => c.notNull())
+      .addColumn('key_spec', 'text', (c) => c.notNull())
+      .addColumn('key_usage', 'text', (c) => c.notNull())
+      .addColumn('origin', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull().check(checks.state))
+      .addColumn('current_version', 'integer', (c) => c.notNull().check(checks.currentVersion))
+      .addColumn('rotation_period_days', 'integer')
+      .addColumn('next_rotation_at', 'bigint')
+      .addColumn('deletion_at', 'bigint')
+      .addColumn('pending_window_days', 'integer')
+      .addColumn('tags', 'text', (c) => c.notNull())
+      .addColumn('policy', 'text')
+      .execute();
+    await sql`insert into keys_rebuilt select id, created_at, description, key_spec, key_usage, origin, state, current_version,
+      rotation_period_days, next_rotation_at, deletion_at, pending_window_days, tags, policy from keys`.execute(db);
+    await db.schema.dropTable('keys').execute();
+    await db.schema.alterTable('keys_rebuilt').renameTo('keys').execute();
+    await db.schema.createIndex('keys_due_for_rotation').on('keys').columns(['state', 'next_rotation_at']).execute();
+    await db.schema.createIndex('keys_due_for_deletion').on('keys').columns(['state', 'deletion_at']).execute();
+  },
 };
 
 /** SQLite result codes that mean the database file cannot be used right now (as opposed to a bug). */
@@ -97,7 +124,13 @@ export async function openSqliteStorage(options: { file: string }): Promise<Stor
   };
   const db = new Kysely<StorageDatabase>({ dialect: new SerializedSqliteDialect({ database: withStatementCache(database) }, fileMutex.mutex) });
   try {
+    // Table rebuilds need foreign keys off while they run (the pragma is a no-op inside a transaction, so it is set
+    // around the migrator's transaction), and every reference must still hold afterwards.
+    database.pragma('foreign_keys = OFF');
     await migrateToLatest(db, sqliteMigrations);
+    const broken = database.pragma('foreign_key_check') as unknown[];
+    if (broken.length > 0) throw new Error(`foreign key check failed after migration: ${broken.length} rows`);
+    database.pragma('foreign_keys = ON');
   } catch (err) {
     await db.destroy().catch(() => undefined);
     fileMutex.release();

@@ -8,6 +8,7 @@ import { ALIAS_OPERATIONS } from './aliases.js';
 import { ASYMMETRIC_OPERATIONS } from './asymmetric.js';
 import { CRYPTO_OPERATIONS } from './crypto.js';
 import { GRANT_OPERATIONS } from './grants.js';
+import { IMPORT_OPERATIONS } from './import.js';
 import { POLICY_OPERATIONS } from './policies.js';
 import { KEY_OPERATIONS } from './keys.js';
 import { ROTATION_OPERATIONS } from './rotation.js';
@@ -39,5 +40,6 @@ export const AWS_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
   ...TAG_OPERATIONS,
   ...GRANT_OPERATIONS,
   ...POLICY_OPERATIONS,
+  ...IMPORT_OPERATIONS,
   ...Object.fromEntries(Object.entries(NOT_OFFERED).map(([name, reason]) => [name, unsupported(reason)])),
 };

@@ -59,7 +59,7 @@ export const KEY_OPERATIONS = {
     async (service, ctx, i) => {
       if (i.MultiRegion) throw unsupported('Multi-Region keys are not supported.');
       if (i.CustomKeyStoreId !== undefined || i.XksKeyId !== undefined) throw unsupported('Custom key stores are not supported.');
-      if (i.Origin !== undefined && i.Origin !== 'AWS_KMS') throw unsupported(`Origin ${i.Origin} is not supported.`);
+      if (i.Origin !== undefined && i.Origin !== 'AWS_KMS' && i.Origin !== 'EXTERNAL') throw unsupported(`Origin ${i.Origin} is not supported.`);
       if (i.KeySpec !== undefined && i.CustomerMasterKeySpec !== undefined) {
         throw new ValidationError('You cannot specify KeySpec and CustomerMasterKeySpec in the same request.');
       }
@@ -73,6 +73,7 @@ export const KEY_OPERATIONS = {
         ...(i.Description === undefined ? {} : { description: i.Description }),
         ...(i.Tags === undefined ? {} : { tags: tagMap(i.Tags) }),
         ...(i.Policy === undefined ? {} : { policy: i.Policy }),
+        ...(i.Origin === 'EXTERNAL' ? { origin: 'EXTERNAL' as const } : {}),
         ...(i.BypassPolicyLockoutSafetyCheck === undefined ? {} : { bypassPolicyLockoutSafetyCheck: i.BypassPolicyLockoutSafetyCheck }),
       });
       return { KeyMetadata: keyMetadata(key) };
