@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import {
   CancelKeyDeletionCommand,
   CreateAliasCommand,
+  CreateGrantCommand,
   CreateKeyCommand,
   DecryptCommand,
   DeleteAliasCommand,
@@ -19,6 +20,7 @@ import {
   GenerateRandomCommand,
   GetKeyRotationStatusCommand,
   ListAliasesCommand,
+  ListGrantsCommand,
   ListKeyRotationsCommand,
   ListKeysCommand,
   ListResourceTagsCommand,
@@ -319,6 +321,29 @@ describe('tags', () => {
     expect(await awsError(kms.send(new TagResourceCommand({ KeyId: md.KeyId, Tags: dup })))).toMatchObject({ name: 'TagException' });
     const long = await awsError(kms.send(new TagResourceCommand({ KeyId: md.KeyId, Tags: [{ TagKey: 'k', TagValue: 'v'.repeat(257) }] })));
     expect(long.message).toContain("'tags.1.member.tagValue'");
+  });
+});
+
+describe('pagination', () => {
+  it('pages ListAliases, ListKeyRotations and ListGrants with Limit, Marker and Truncated, and refuses bad markers', async () => {
+    const md = await newKey();
+    for (const n of [1, 2, 3]) await kms.send(new CreateAliasCommand({ AliasName: `alias/page/${n}`, TargetKeyId: md.KeyId }));
+    for (let n = 0; n < 3; n++) await kms.send(new RotateKeyOnDemandCommand({ KeyId: md.KeyId }));
+    for (let n = 0; n < 3; n++) {
+      await kms.send(new CreateGrantCommand({ KeyId: md.KeyId, GranteePrincipal: `arn:aws:iam::${server.credentials.accountId}:user/u${n}`, Operations: ['Encrypt'] }));
+    }
+    const lists = [
+      (Marker?: string) => kms.send(new ListAliasesCommand({ KeyId: md.KeyId, Limit: 2, ...(Marker ? { Marker } : {}) })).then((r) => ({ n: r.Aliases!.length, ...r })),
+      (Marker?: string) => kms.send(new ListKeyRotationsCommand({ KeyId: md.KeyId, Limit: 2, ...(Marker ? { Marker } : {}) })).then((r) => ({ n: r.Rotations!.length, ...r })),
+      (Marker?: string) => kms.send(new ListGrantsCommand({ KeyId: md.KeyId, Limit: 2, ...(Marker ? { Marker } : {}) })).then((r) => ({ n: r.Grants!.length, ...r })),
+    ];
+    for (const list of lists) {
+      const first = await list();
+      expect({ n: first.n, truncated: first.Truncated }).toEqual({ n: 2, truncated: true });
+      const second = await list(first.NextMarker);
+      expect({ n: second.n, truncated: second.Truncated, marker: second.NextMarker }).toEqual({ n: 1, truncated: false, marker: undefined });
+      expect((await awsError(list('bm9wZQ'))).name).toBe('InvalidMarkerException');
+    }
   });
 });
 
