@@ -45,6 +45,9 @@ const badSignature = (message: string) => new UnauthenticatedError(message, 'bad
 const CREDENTIAL = /^([A-Za-z0-9]{16,128})\/(\d{8})\/([a-z0-9-]{1,32})\/([a-z0-9-]{1,32})\/aws4_request$/;
 const SIGNED_HEADERS = /^[a-z0-9-]+(;[a-z0-9-]+)*$/;
 const SIGNATURE = /^[0-9a-f]{64}$/;
+/** The header exactly as the AWS SDKs and CLI write it (the general parser below handles any other spacing). */
+const SDK_FORMAT =
+  /^AWS4-HMAC-SHA256 Credential=([A-Za-z0-9]{16,128})\/(\d{8})\/([a-z0-9-]{1,32})\/([a-z0-9-]{1,32})\/aws4_request, ?SignedHeaders=([a-z0-9-]+(?:;[a-z0-9-]+)*), ?Signature=([0-9a-f]{64})$/;
 
 /**
  * Parses `AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…, Signature=…`.
@@ -52,6 +55,10 @@ const SIGNATURE = /^[0-9a-f]{64}$/;
  */
 export function parseAuthorization(header: string | undefined): Authorization {
   if (header === undefined || header.trim() === '') throw new UnauthenticatedError('Missing Authentication Token', 'missing');
+  const usual = SDK_FORMAT.exec(header);
+  if (usual) {
+    return { accessKeyId: usual[1]!, date: usual[2]!, region: usual[3]!, service: usual[4]!, signedHeaders: usual[5]!.split(';'), signature: usual[6]! };
+  }
   const space = header.indexOf(' ');
   const algorithm = space < 0 ? header : header.slice(0, space);
   if (algorithm !== SIGV4_ALGORITHM) throw malformed(`Unsupported authorization type; only ${SIGV4_ALGORITHM} is accepted.`);
@@ -123,8 +130,12 @@ function headerValue(headers: SignedRequest['headers'], name: string): string {
   const value = headers[name];
   if (value === undefined) throw badSignature(`The signed header '${name}' is missing from the request.`);
   const joined = Array.isArray(value) ? value.join(',') : value;
-  return joined.trim().replace(/\s+/g, ' ');
+  const trimmed = joined.trim();
+  return WHITESPACE_RUN.test(trimmed) ? trimmed.replace(/\s+/g, ' ') : trimmed;
 }
+
+/** Whitespace that canonicalization must collapse (anything but single spaces). */
+const WHITESPACE_RUN = /\s\s|[\t\n\r\v\f]/;
 
 /** The canonical request (SigV4 task 1) for `request` with the client's signed headers and payload hash. */
 export function canonicalRequest(request: SignedRequest, signedHeaders: readonly string[], payloadHash: string): string {
@@ -209,8 +220,8 @@ export function prepareVerification(request: SignedRequest, expected: { region: 
  * @throws UnauthenticatedError `bad-signature` on mismatch.
  */
 export function checkSignature(plan: VerificationPlan, signingKey: SecretBytes | Uint8Array): void {
-  const expected = hmac('sha256', signingKey, Buffer.from(plan.stringToSign, 'utf8')).toString('hex');
-  if (!constantTimeEqual(Buffer.from(expected), Buffer.from(plan.authorization.signature))) {
+  const expected = hmac('sha256', signingKey, Buffer.from(plan.stringToSign, 'utf8'));
+  if (!constantTimeEqual(expected, Buffer.from(plan.authorization.signature, 'hex'))) {
     throw badSignature(
       'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
     );
