@@ -1,8 +1,5 @@
 // Asymmetric, HMAC and key-agreement keys through @aws-sdk/client-kms, checked against node:crypto.
 import { createHash, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, publicEncrypt, sign, verify, constants } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   CreateKeyCommand,
   DecryptCommand,
@@ -26,27 +23,19 @@ import {
   type SigningAlgorithmSpec,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsError, kmsClient } from '../helpers/aws-clients.js';
-import { startDevServer, type DevServer } from '../helpers/dev-server.js';
+import { awsError, startAwsDevServer, type AwsDevServer } from '../helpers/aws-clients.js';
 
-let dir: string;
-let server: DevServer;
 let kms: KMSClient;
 
 const create = async (KeySpec: KeySpec, KeyUsage: KeyUsageType) => (await kms.send(new CreateKeyCommand({ KeySpec, KeyUsage }))).KeyMetadata!;
 const publicKeyOf = async (KeyId: string) => createPublicKey({ key: Buffer.from((await kms.send(new GetPublicKeyCommand({ KeyId }))).PublicKey!), format: 'der', type: 'spki' });
 
+let env: AwsDevServer;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dd-asym-'));
-  server = await startDevServer(dir);
-  kms = kmsClient(server.credentials);
+  env = await startAwsDevServer('dd-asym-');
+  ({ kms } = env);
 });
-
-afterAll(async () => {
-  kms?.destroy();
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => env?.stop());
 
 const HASH: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
 const nodeOptions = (alg: string, key: ReturnType<typeof createPublicKey>) =>

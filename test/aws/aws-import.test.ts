@@ -11,9 +11,6 @@ import {
   sign as nodeSign,
   type KeyObject,
 } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   CreateKeyCommand,
   DecryptCommand,
@@ -30,24 +27,16 @@ import {
   type KeyUsageType,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsError, kmsClient } from '../helpers/aws-clients.js';
-import { startDevServer, type DevServer } from '../helpers/dev-server.js';
+import { awsError, startAwsDevServer, type AwsDevServer } from '../helpers/aws-clients.js';
 
-let dir: string;
-let server: DevServer;
 let kms: KMSClient;
 
+let env: AwsDevServer;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dd-byok-'));
-  server = await startDevServer(dir);
-  kms = kmsClient(server.credentials);
+  env = await startAwsDevServer('dd-byok-');
+  ({ kms } = env);
 });
-
-afterAll(async () => {
-  kms?.destroy();
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => env?.stop());
 
 const external = async (KeySpec: KeySpec = 'SYMMETRIC_DEFAULT', KeyUsage?: KeyUsageType) =>
   (await kms.send(new CreateKeyCommand({ Origin: 'EXTERNAL', KeySpec, ...(KeyUsage ? { KeyUsage } : {}) }))).KeyMetadata!;

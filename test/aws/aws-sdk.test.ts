@@ -1,7 +1,4 @@
 // The AWS KMS API driven by the official @aws-sdk/client-kms against the dev server as a separate process.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   CancelKeyDeletionCommand,
   CreateAliasCommand,
@@ -35,27 +32,21 @@ import {
   type KMSClient,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsError, kmsClient } from '../helpers/aws-clients.js';
-import { startDevServer, type DevServer } from '../helpers/dev-server.js';
+import { awsError, startAwsDevServer, type AwsDevServer } from '../helpers/aws-clients.js';
+import type { DevServer } from '../helpers/dev-server.js';
 import { restClient } from '../helpers/rest-client.js';
 
-let dir: string;
 let server: DevServer;
 let kms: KMSClient;
 
 const newKey = async (description = '') => (await kms.send(new CreateKeyCommand({ Description: description }))).KeyMetadata!;
 
+let env: AwsDevServer;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dd-aws-'));
-  server = await startDevServer(dir);
-  kms = kmsClient(server.credentials);
+  env = await startAwsDevServer('dd-aws-');
+  ({ server, kms } = env);
 });
-
-afterAll(async () => {
-  kms?.destroy();
-  await server?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => env?.stop());
 
 describe('keys', () => {
   it('creates a key whose metadata has AWS shape: ARN, epoch dates, algorithms, empty description', async () => {

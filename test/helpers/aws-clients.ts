@@ -2,9 +2,13 @@
 // official SigV4 signer (@smithy/signature-v4) for protocol cases the SDK cannot produce.
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Agent, request } from 'node:https';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { startDevServer, type DevServer } from './dev-server.js';
 import type { DevCredentialsFile } from './rest-client.js';
 
 export function kmsClient(c: DevCredentialsFile, overrides: { accessKeyId?: string; secretAccessKey?: string } = {}): KMSClient {
@@ -97,4 +101,29 @@ export async function awsError(promise: Promise<unknown>): Promise<{ name: strin
     return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
   }
   throw new Error('expected the call to fail');
+}
+
+export interface AwsDevServer {
+  dir: string;
+  server: DevServer;
+  /** An SDK client for the server's administrator. */
+  kms: KMSClient;
+  stop(): Promise<void>;
+}
+
+/** A dev server in a fresh data directory (as a separate process) and an administrator's SDK client for it. */
+export async function startAwsDevServer(prefix: string): Promise<AwsDevServer> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const server = await startDevServer(dir);
+  const kms = kmsClient(server.credentials);
+  return {
+    dir,
+    server,
+    kms,
+    async stop() {
+      kms.destroy();
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
