@@ -6,9 +6,12 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { connect } from 'node:net';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { storageMigrator, type AnyDb } from '../../src/adapters/storage/migrations.js';
 import { openPostgresStorage } from '../../src/adapters/storage/postgres/index.js';
+import { POSTGRES_MIGRATION_DIALECT } from '../../src/adapters/storage/postgres/postgres-storage.js';
 import type { Storage } from '../../src/ports/storage.js';
 import { crossProcessSuite } from './cross-process.js';
 import { makeEvent, makeKey, makeVersion, storageContract, type StorageHarness } from './storage-contract.js';
@@ -50,6 +53,18 @@ async function postgresHarness(): Promise<StorageHarness & { schema: string }> {
       const s = await openPostgresStorage({ connectionString: PG_URL, schema, poolSize: 4 });
       opened.push(s);
       return s;
+    },
+    async migrateTo(name) {
+      await (await admin()).query(`create schema if not exists "${schema}"`);
+      const pool = new pg.Pool({ connectionString: PG_URL, max: 1, options: `-c search_path=${schema}` });
+      pool.on('error', () => undefined);
+      const db: AnyDb = new Kysely({ dialect: new PostgresDialect({ pool }) });
+      const { error } = await storageMigrator(db, POSTGRES_MIGRATION_DIALECT, { migrationTableSchema: schema }).migrateTo(name);
+      if (error !== undefined) {
+        await db.destroy();
+        throw error;
+      }
+      return { db, close: () => db.destroy() };
     },
     async dispose() {
       await Promise.all(opened.map((s) => s.close()));

@@ -8,8 +8,11 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { storageMigrator, type AnyDb } from '../../src/adapters/storage/migrations.js';
 import { openSqliteStorage } from '../../src/adapters/storage/sqlite/index.js';
+import { SQLITE_MIGRATION_DIALECT } from '../../src/adapters/storage/sqlite/sqlite-storage.js';
 import type { Storage } from '../../src/ports/storage.js';
 import { crossProcessSuite } from './cross-process.js';
 import { makeKey, makeVersion, storageContract, type StorageHarness } from './storage-contract.js';
@@ -35,6 +38,15 @@ async function sqliteHarness(): Promise<StorageHarness & { file: string }> {
       const s = await openSqliteStorage({ file });
       opened.push(s);
       return s;
+    },
+    async migrateTo(name) {
+      const db: AnyDb = new Kysely({ dialect: new SqliteDialect({ database: new Database(file) }) });
+      const { error } = await storageMigrator(db, SQLITE_MIGRATION_DIALECT).migrateTo(name);
+      if (error !== undefined) {
+        await db.destroy();
+        throw error;
+      }
+      return { db, close: () => db.destroy() };
     },
     async dispose() {
       await Promise.all(opened.map((s) => s.close()));

@@ -5,6 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AnyDb } from '../../src/adapters/storage/migrations.js';
 import type { AuditEvent } from '../../src/ports/audit-sink.js';
 import type {
   AccessKeyRecord,
@@ -21,6 +22,11 @@ import type {
 export interface StorageHarness {
   /** Opens a new, independent instance on this harness's database (migrating it if needed). */
   open(): Promise<Storage>;
+  /**
+   * Upgrade tests: migrates this harness's (fresh) database only up to migration `name` and returns a raw, untyped
+   * Kysely on it, to write rows as that schema had them. Close it before `open`.
+   */
+  migrateTo(name: string): Promise<{ db: AnyDb; close(): Promise<void> }>;
   /** Closes every instance it opened and removes the database. */
   dispose(): Promise<void>;
 }
@@ -60,6 +66,21 @@ export function makeVersion(keyId: string, version: number, overrides: Partial<K
     wrapped: new Uint8Array(randomBytes(60)),
     createdAt: at(version, 7),
     rotationType: version === 1 ? 'ORIGINAL' : 'ON_DEMAND',
+    ...overrides,
+  };
+}
+
+export function makeGrant(keyId: string, overrides: Partial<GrantRecord> = {}): GrantRecord {
+  return {
+    id: randomBytes(32).toString('hex'),
+    keyId,
+    name: null,
+    granteePrincipal: 'arn:aws:iam::111122223333:user/app',
+    retiringPrincipal: null,
+    operations: ['Encrypt', 'Decrypt'],
+    constraints: null,
+    issuedBy: 'arn:aws:iam::111122223333:user/admin',
+    createdAt: at(1, 5),
     ...overrides,
   };
 }
@@ -587,18 +608,9 @@ export function storageContract(kind: Storage['kind'], newHarness: StorageHarnes
     });
 
     describe('key policies and grants', () => {
-      const grant = (keyId: string, overrides: Partial<GrantRecord> = {}): GrantRecord => ({
-        id: randomUUID().replace(/-/g, '').padEnd(64, '0'),
-        keyId,
-        name: null,
-        granteePrincipal: 'arn:aws:iam::111122223333:user/app',
-        retiringPrincipal: null,
-        operations: ['Encrypt', 'Decrypt'],
-        constraints: null,
-        issuedBy: 'arn:aws:iam::111122223333:user/admin',
-        createdAt: at(1, 5),
-        ...overrides,
-      });
+      const grant = makeGrant;
+      const OPS = 'arn:aws:iam::111122223333:user/ops';
+      const hex = (c: string) => c.repeat(64);
 
       it('stores a key policy, patches it and resets it to the default', async () => {
         const { key } = await createKey({ policy: '{"Version":"2012-10-17","Statement":[]}' });
@@ -653,11 +665,149 @@ export function storageContract(kind: Storage['kind'], newHarness: StorageHarnes
         expect((await storage.listGrants({ keyId: key.id, limit: 10 })).items).toHaveLength(3);
       });
 
+      it('keeps the policy when a conditional patch fails, and patches it with the state when the condition holds', async () => {
+        const { key } = await createKey({ state: 'Disabled', policy: '{"v":1}' });
+        expect(await storage.updateKey(key.id, { policy: '{"v":2}' }, ['Enabled'])).toBeUndefined();
+        expect((await storage.getKey(key.id))!.policy).toBe('{"v":1}');
+        expect(await storage.updateKey(key.id, { policy: '{"v":3}', state: 'Enabled' }, ['Disabled'])).toEqual({ ...key, state: 'Enabled', policy: '{"v":3}' });
+        expect((await storage.listKeys({ limit: 10 })).items).toEqual([{ ...key, state: 'Enabled', policy: '{"v":3}' }]);
+      });
+
+      it('round-trips every grant field, with and without optional ones', async () => {
+        const { key } = await createKey();
+        const full = grant(key.id, {
+          name: 'Zahlungen ü 🔑',
+          retiringPrincipal: OPS,
+          operations: ['Decrypt', 'GenerateDataKey', 'RetireGrant'],
+          constraints: { encryptionContextEquals: { tenant: 'a "b" \\ c', empty: '' } },
+          createdAt: at(3, 999),
+        });
+        const bare = grant(key.id, { operations: [], constraints: {} });
+        await storage.createGrant(full);
+        await storage.createGrant(bare);
+        expect(await storage.getGrant(key.id, full.id)).toEqual(full);
+        expect(await storage.getGrant(key.id, bare.id)).toEqual(bare);
+        expect((await storage.getGrant(key.id, full.id))!.createdAt).toBeInstanceOf(Date);
+      });
+
+      it('pages grants one at a time by id, with and without a grantee filter', async () => {
+        const { key } = await createKey();
+        const { key: other } = await createKey();
+        const other1 = 'arn:aws:iam::111122223333:user/other';
+        const g3 = grant(key.id, { id: hex('3') });
+        const g1 = grant(key.id, { id: hex('1'), granteePrincipal: other1 });
+        const g2 = grant(key.id, { id: hex('2') });
+        const elsewhere = grant(other.id, { id: hex('0') });
+        for (const g of [g3, elsewhere, g1, g2]) await storage.createGrant(g);
+
+        const p1 = await storage.listGrants({ keyId: key.id, limit: 1 });
+        expect(p1.items).toEqual([g1]);
+        const p2 = await storage.listGrants({ keyId: key.id, limit: 1, marker: p1.nextMarker! });
+        expect(p2.items).toEqual([g2]);
+        const p3 = await storage.listGrants({ keyId: key.id, limit: 1, marker: p2.nextMarker! });
+        expect(p3).toEqual({ items: [g3] });
+        expect(await storage.listGrants({ keyId: key.id, limit: 3 })).toEqual({ items: [g1, g2, g3] });
+        expect(await storage.listGrants({ keyId: randomUUID(), limit: 3 })).toEqual({ items: [] });
+
+        const f1 = await storage.listGrants({ keyId: key.id, granteePrincipal: g2.granteePrincipal, limit: 1 });
+        expect(f1.items).toEqual([g2]);
+        expect(await storage.listGrants({ keyId: key.id, granteePrincipal: g2.granteePrincipal, limit: 1, marker: f1.nextMarker! })).toEqual({ items: [g3] });
+        expect(await storage.listGrants({ keyId: key.id, granteePrincipal: 'arn:aws:iam::111122223333:user/nobody', limit: 5 })).toEqual({ items: [] });
+
+        await expect(storage.listGrants({ keyId: key.id, limit: 0 })).rejects.toEqual(ERR('ERR_VALIDATION'));
+      });
+
+      it('rejects markers that are malformed or come from another list', async () => {
+        const { key } = await createKey();
+        for (const c of ['1', '2']) await storage.createGrant(grant(key.id, { id: hex(c), retiringPrincipal: OPS }));
+        const grantsMarker = (await storage.listGrants({ keyId: key.id, limit: 1 })).nextMarker!;
+        const retirableMarker = (await storage.listRetirableGrants({ retiringPrincipal: OPS, limit: 1 })).nextMarker!;
+        expect(grantsMarker).toBeDefined();
+        expect(retirableMarker).toBeDefined();
+        await expect(storage.listRetirableGrants({ retiringPrincipal: OPS, limit: 1, marker: grantsMarker })).rejects.toEqual(ERR('ERR_INVALID_MARKER'));
+        await expect(storage.listGrants({ keyId: key.id, limit: 1, marker: retirableMarker })).rejects.toEqual(ERR('ERR_INVALID_MARKER'));
+        for (const bad of ['', 'bad!', `${grantsMarker}=`, Buffer.from('grants:').toString('base64url')]) {
+          await expect(storage.listGrants({ keyId: key.id, limit: 1, marker: bad })).rejects.toEqual(ERR('ERR_INVALID_MARKER'));
+          await expect(storage.listRetirableGrants({ retiringPrincipal: OPS, limit: 1, marker: bad })).rejects.toEqual(ERR('ERR_INVALID_MARKER'));
+        }
+      });
+
+      it('lists retirable grants across keys in grant-id order, one page at a time', async () => {
+        const { key: a } = await createKey();
+        const { key: b } = await createKey();
+        // Ids interleave across the two keys, so the order cannot come from the key.
+        const ga1 = grant(a.id, { id: hex('1'), retiringPrincipal: OPS });
+        const gb2 = grant(b.id, { id: hex('2'), retiringPrincipal: OPS });
+        const ga3 = grant(a.id, { id: hex('3'), retiringPrincipal: OPS });
+        const notOps = grant(b.id, { id: hex('4'), retiringPrincipal: 'arn:aws:iam::111122223333:user/other' });
+        const none = grant(a.id, { id: hex('5') });
+        for (const g of [ga3, none, gb2, notOps, ga1]) await storage.createGrant(g);
+
+        const seen: GrantRecord[] = [];
+        let marker: string | undefined;
+        for (let pages = 0; pages < 10; pages++) {
+          const page = await storage.listRetirableGrants({ retiringPrincipal: OPS, limit: 1, ...(marker === undefined ? {} : { marker }) });
+          seen.push(...page.items);
+          marker = page.nextMarker;
+          if (marker === undefined) break;
+        }
+        expect(seen).toEqual([ga1, gb2, ga3]);
+        const two = await storage.listRetirableGrants({ retiringPrincipal: OPS, limit: 2 });
+        expect(two.items).toEqual([ga1, gb2]);
+        expect(await storage.listRetirableGrants({ retiringPrincipal: OPS, limit: 2, marker: two.nextMarker! })).toEqual({ items: [ga3] });
+        expect(await storage.listRetirableGrants({ retiringPrincipal: OPS, limit: 3 })).toEqual({ items: [ga1, gb2, ga3] });
+        expect(await storage.listRetirableGrants({ retiringPrincipal: 'arn:aws:iam::111122223333:user/nobody', limit: 3 })).toEqual({ items: [] });
+      });
+
+      it('grantsFor returns one grantee\'s grants on one key, at most limit', async () => {
+        const { key } = await createKey();
+        const { key: other } = await createKey();
+        const mine = ['1', '2', '3'].map((c) => grant(key.id, { id: hex(c) }));
+        const theirs = grant(key.id, { id: hex('0'), granteePrincipal: 'arn:aws:iam::111122223333:user/other' });
+        const otherKey = grant(other.id, { id: hex('4') });
+        for (const g of [...mine, theirs, otherKey]) await storage.createGrant(g);
+        expect(await storage.grantsFor(key.id, mine[0]!.granteePrincipal, 10)).toEqual(mine);
+        expect(await storage.grantsFor(key.id, mine[0]!.granteePrincipal, 2)).toHaveLength(2);
+        expect(await storage.grantsFor(key.id, theirs.granteePrincipal, 10)).toEqual([theirs]);
+        expect(await storage.grantsFor(other.id, theirs.granteePrincipal, 10)).toEqual([]);
+        await expect(storage.grantsFor(key.id, mine[0]!.granteePrincipal, 0)).rejects.toEqual(ERR('ERR_VALIDATION'));
+      });
+
+      it('refuses a grant on a missing key with ERR_NOT_FOUND, and a duplicate id on another key with ERR_ALREADY_EXISTS', async () => {
+        const { key } = await createKey();
+        const { key: other } = await createKey();
+        await expect(storage.createGrant(grant(randomUUID()))).rejects.toEqual(ERR('ERR_NOT_FOUND'));
+        const g = grant(key.id);
+        await storage.createGrant(g);
+        await expect(storage.createGrant({ ...g, keyId: other.id })).rejects.toEqual(ERR('ERR_ALREADY_EXISTS'));
+        expect(await storage.getGrant(other.id, g.id)).toBeUndefined();
+        expect(await storage.getGrant(key.id, g.id)).toEqual(g);
+      });
+
+      it('frees a grant name when its grant is deleted', async () => {
+        const { key } = await createKey();
+        const first = grant(key.id, { name: 'n' });
+        await storage.createGrant(first);
+        expect(await storage.deleteGrant(key.id, first.id)).toBe(true);
+        const second = grant(key.id, { name: 'n' });
+        await storage.createGrant(second);
+        expect(await storage.getGrantByName(key.id, 'n')).toEqual(second);
+      });
+
       it('destroys a key\'s grants with the key', async () => {
         const { key } = await createKey({ state: 'PendingDeletion', deletionAt: at(1), pendingWindowDays: 7 });
-        await storage.createGrant(grant(key.id, { id: '3'.repeat(64), retiringPrincipal: 'arn:aws:iam::111122223333:user/ops' }));
+        const { key: survivor } = await createKey();
+        const doomed = grant(key.id, { id: '3'.repeat(64), name: 'n', retiringPrincipal: OPS });
+        const kept = grant(survivor.id, { id: '4'.repeat(64), name: 'n', retiringPrincipal: OPS });
+        await storage.createGrant(doomed);
+        await storage.createGrant(kept);
+        expect(await storage.destroyKey(key.id, at(0))).toBe(false);
+        expect(await storage.getGrant(key.id, doomed.id)).toEqual(doomed);
         expect(await storage.destroyKey(key.id, at(2))).toBe(true);
-        expect(await storage.listRetirableGrants({ retiringPrincipal: 'arn:aws:iam::111122223333:user/ops', limit: 10 })).toEqual({ items: [] });
+        expect(await storage.getGrant(key.id, doomed.id)).toBeUndefined();
+        expect(await storage.getGrantByName(key.id, 'n')).toBeUndefined();
+        expect(await storage.grantsFor(key.id, doomed.granteePrincipal, 10)).toEqual([]);
+        expect(await storage.listRetirableGrants({ retiringPrincipal: OPS, limit: 10 })).toEqual({ items: [kept] });
       });
     });
 
@@ -801,6 +951,73 @@ export function storageContract(kind: Storage['kind'], newHarness: StorageHarnes
           expect(await opened[2]!.getKey(key.id)).toEqual(key);
         } finally {
           await fresh.dispose();
+        }
+      });
+
+      it('upgrades a database written under migration 0001: keys read back with the default policy and take grants', async () => {
+        const old = await newHarness();
+        try {
+          const key = makeKey({ tags: { team: 'zahlungsverkehr ü' } });
+          const first = makeVersion(key.id, 1);
+          const legacy = await old.migrateTo('0001-initial-schema');
+          try {
+            // The rows exactly as 0001 had them: keys has no policy column, and there is no grants table.
+            await legacy.db
+              .insertInto('keys')
+              .values({
+                id: key.id,
+                created_at: key.createdAt.getTime(),
+                description: key.description,
+                key_spec: key.keySpec,
+                key_usage: key.keyUsage,
+                origin: key.origin,
+                state: key.state,
+                current_version: 1,
+                rotation_period_days: key.rotationPeriodDays,
+                next_rotation_at: key.nextRotationAt!.getTime(),
+                deletion_at: null,
+                pending_window_days: null,
+                tags: JSON.stringify(key.tags),
+              })
+              .execute();
+            await legacy.db
+              .insertInto('key_versions')
+              .values({
+                key_id: key.id,
+                version: 1,
+                material_id: first.materialId,
+                wrapped: Buffer.from(first.wrapped),
+                created_at: first.createdAt.getTime(),
+                rotation_type: first.rotationType,
+              })
+              .execute();
+            await legacy.db.insertInto('aliases').values({ name: 'alias/legacy', key_id: key.id, created_at: 1, updated_at: 2 }).execute();
+          } finally {
+            await legacy.close();
+          }
+
+          const s = await old.open();
+          expect(key.policy).toBeNull();
+          expect(await s.getKey(key.id)).toEqual(key);
+          expect((await s.listKeys({ limit: 10 })).items).toEqual([key]);
+          const versions = await s.listVersions(key.id);
+          expect(versions.map((v) => [v.materialId, Buffer.from(v.wrapped).toString('hex')])).toEqual([[first.materialId, Buffer.from(first.wrapped).toString('hex')]]);
+
+          const g = makeGrant(key.id, { name: 'after-upgrade', retiringPrincipal: 'arn:aws:iam::111122223333:user/ops' });
+          await s.createGrant(g);
+          expect(await s.getGrantByName(key.id, 'after-upgrade')).toEqual(g);
+          // The grants -> keys reference still resolves after the upgrade (SQLite rebuilt keys in 0003).
+          await expect(s.createGrant(makeGrant(randomUUID()))).rejects.toEqual(ERR('ERR_NOT_FOUND'));
+          expect(await s.updateKey(key.id, { policy: '{"Statement":[]}' })).toEqual({ ...key, policy: '{"Statement":[]}' });
+
+          await s.updateKey(key.id, { state: 'PendingDeletion', deletionAt: at(1), pendingWindowDays: 7 });
+          expect(await s.destroyKey(key.id, at(2))).toBe(true);
+          expect(await s.getKey(key.id)).toBeUndefined();
+          expect(await s.getGrant(key.id, g.id)).toBeUndefined();
+          expect(await s.getAlias('alias/legacy')).toBeUndefined();
+          expect(await s.listVersions(key.id)).toEqual([]);
+        } finally {
+          await old.dispose();
         }
       });
 

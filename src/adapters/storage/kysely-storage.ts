@@ -6,7 +6,9 @@
  *   so concurrent servers on one database never interleave a check and its write.
  * - addVersion is a compare-and-swap on keys.current_version: the version row is inserted only when the
  *   conditional UPDATE changed exactly one row, in the same transaction. Versions are gap-free and never duplicated.
- * - destroyKey deletes aliases, versions and the key only while the key is PendingDeletion and due.
+ * - destroyKey deletes aliases, grants, versions and the key only while the key is PendingDeletion and due.
+ * - Grant ids are globally unique (grants' primary key is the id alone), so every grant list orders and resumes by
+ *   grant id, and a grant marker is the id of the last grant returned. Names are unique per key (NULLs are distinct).
  * - Lists page by their ordering column; a marker names the last item returned; nextMarker only when more follow.
  * - Everything thrown is a DataDefenderError whose message never carries driver text (see storage-dialect.ts).
  */
@@ -355,7 +357,10 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
         async () => {
           await db.insertInto('grants').values(grantToRow(grant)).execute();
         },
-        { unique: (cause) => new AlreadyExistsError('A grant with this id or name already exists on the key.', { cause }) },
+        {
+          unique: (cause) => new AlreadyExistsError('A grant with this id or name already exists on the key.', { cause }),
+          foreignKey: (cause) => new NotFoundError('The key does not exist.', { cause }),
+        },
       );
     },
 
@@ -393,7 +398,8 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
     listRetirableGrants(page: PageRequest & { retiringPrincipal: string }): Promise<Page<GrantRecord>> {
       return guard(async () => {
         const limit = checkLimit(page.limit);
-        // Grant ids are globally unique, so the id alone orders and resumes the list.
+        // Grant ids are globally unique, so the id alone orders and resumes the list, across keys
+        // (index grants_retiring: retiring_principal, id).
         const after = page.marker === undefined ? undefined : decodeMarker('retirable-grants', page.marker);
         const rows = await db
           .selectFrom('grants')
@@ -424,7 +430,7 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
     deleteGrant(keyId: string, grantId: string): Promise<boolean> {
       return guard(async () => {
         const result = await db.deleteFrom('grants').where('key_id', '=', keyId).where('id', '=', grantId).executeTakeFirst();
-        return Number(result.numDeletedRows) > 0;
+        return result.numDeletedRows === 1n;
       });
     },
 

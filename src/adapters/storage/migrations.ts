@@ -172,16 +172,28 @@ export function storageMigrations(d: MigrationDialect): Record<string, Migration
   };
 }
 
-/** Applies every pending migration; a no-op when the database is current. Throws the migration's error. */
-export async function migrateToLatest(db: AnyDb, d: MigrationDialect, options: { migrationTableSchema?: string } = {}): Promise<void> {
+export interface MigratorOptions {
+  /** PostgreSQL: the schema that holds the migration tables. */
+  migrationTableSchema?: string;
+}
+
+/**
+ * The Migrator over every storage migration, with DataDefender's migration and lock table names. migrateToLatest is
+ * the only caller in production; upgrade tests use it to stop at an older migration (`migrateTo(name)`).
+ */
+export function storageMigrator(db: AnyDb, d: MigrationDialect, options: MigratorOptions = {}): Migrator {
   const provider: MigrationProvider = { getMigrations: async () => storageMigrations(d) };
-  const migrator = new Migrator({
+  return new Migrator({
     db,
     provider,
     migrationTableName: 'datadefender_migration',
     migrationLockTableName: 'datadefender_migration_lock',
     ...(options.migrationTableSchema === undefined ? {} : { migrationTableSchema: options.migrationTableSchema }),
   });
-  const { error } = await migrator.migrateToLatest();
+}
+
+/** Applies every pending migration; a no-op when the database is current. Throws the migration's error. */
+export async function migrateToLatest(db: AnyDb, d: MigrationDialect, options: MigratorOptions = {}): Promise<void> {
+  const { error } = await storageMigrator(db, d, options).migrateToLatest();
   if (error !== undefined) throw error;
 }

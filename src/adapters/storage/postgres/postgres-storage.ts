@@ -32,7 +32,8 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const INT8_OID = 20;
 const CONNECT_TIMEOUT_MS = 10_000;
 
-const postgresMigrations: MigrationDialect = {
+/** PostgreSQL column types and DDL for the shared migrations (exported for upgrade tests; not part of the index). */
+export const POSTGRES_MIGRATION_DIALECT: MigrationDialect = {
   idText: sql`text collate "C"`,
   blob: 'bytea',
   addSequenceColumn: (table) => table.addColumn('sequence', 'bigserial', (c) => c.primaryKey()),
@@ -86,6 +87,27 @@ async function ensureSchema(db: Kysely<StorageDatabase>, schema: string): Promis
   }
 }
 
+/** SQLSTATE invalid_schema_name. */
+const INVALID_SCHEMA_NAME = '3F000';
+const MIGRATION_ATTEMPTS = 5;
+
+/**
+ * Runs the migrations, retrying when they fail because *another* schema vanished mid-query: Kysely's migrator
+ * introspects every schema of the database (`has_schema_privilege` per schema), so a concurrent DROP SCHEMA
+ * elsewhere in the database can fail it with invalid_schema_name although ours is fine.
+ */
+async function migrateWithRetry(db: Kysely<StorageDatabase>, schema: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await migrateToLatest(db, POSTGRES_MIGRATION_DIALECT, { migrationTableSchema: schema });
+      return;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== INVALID_SCHEMA_NAME || attempt === MIGRATION_ATTEMPTS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
+}
+
 /**
  * Connects to PostgreSQL, creates `schema` when missing and migrates it.
  * @throws ValidationError (ERR_VALIDATION) for a schema name that is not a lower-case identifier;
@@ -120,7 +142,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
   const db = new Kysely<StorageDatabase>({ dialect: new PostgresDialect({ pool }) });
   try {
     await ensureSchema(db, schema);
-    await migrateToLatest(db, postgresMigrations, { migrationTableSchema: schema });
+    await migrateWithRetry(db, schema);
   } catch (err) {
     await db.destroy().catch(() => undefined);
     throw new DependencyError(STORAGE_UNAVAILABLE, { cause: err });

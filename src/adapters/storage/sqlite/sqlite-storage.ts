@@ -25,7 +25,8 @@ import { auditEventToRow } from '../rows.js';
 
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
-const sqliteMigrations: MigrationDialect = {
+/** SQLite column types and DDL for the shared migrations (exported for upgrade tests; not part of the index). */
+export const SQLITE_MIGRATION_DIALECT: MigrationDialect = {
   idText: 'text',
   blob: 'blob',
   addSequenceColumn: (table) => table.addColumn('sequence', 'integer', (c) => c.primaryKey().autoIncrement()),
@@ -127,7 +128,7 @@ export async function openSqliteStorage(options: { file: string }): Promise<Stor
     // Table rebuilds need foreign keys off while they run (the pragma is a no-op inside a transaction, so it is set
     // around the migrator's transaction), and every reference must still hold afterwards.
     database.pragma('foreign_keys = OFF');
-    await migrateToLatest(db, sqliteMigrations);
+    await migrateToLatest(db, SQLITE_MIGRATION_DIALECT);
     const broken = database.pragma('foreign_key_check') as unknown[];
     if (broken.length > 0) throw new Error(`foreign key check failed after migration: ${broken.length} rows`);
     database.pragma('foreign_keys = ON');
