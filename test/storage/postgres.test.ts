@@ -147,6 +147,31 @@ describe('PostgreSQL storage specifics', () => {
     }
   });
 
+  it('opens and migrates while other schemas of the database are created and dropped all the time', async () => {
+    // Kysely's migrator introspects every schema; a concurrent DROP SCHEMA elsewhere used to fail the open.
+    const churner = await admin();
+    let stop = false;
+    const churn = (async () => {
+      for (let i = 0; !stop; i++) {
+        const other = `${RUN}_churn_${i % 3}`;
+        await churner.query(`create schema if not exists "${other}"; create table if not exists "${other}".t (x int)`);
+        await churner.query(`drop schema if exists "${other}" cascade`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    })();
+    try {
+      for (let i = 0; i < 8; i++) {
+        const h = await postgresHarness();
+        await (await h.open()).close();
+        await (await h.open()).close();
+        await h.dispose();
+      }
+    } finally {
+      stop = true;
+      await churn;
+    }
+  });
+
   it('refuses a schema name that is not a lower-case identifier', async () => {
     for (const schema of ['Public', 'a-b', 'x; drop table keys', '', '1abc']) {
       await expect(openPostgresStorage({ connectionString: PG_URL, schema })).rejects.toMatchObject({ code: 'ERR_VALIDATION' });

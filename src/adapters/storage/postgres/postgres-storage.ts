@@ -89,7 +89,7 @@ async function ensureSchema(db: Kysely<StorageDatabase>, schema: string): Promis
 
 /** SQLSTATE invalid_schema_name. */
 const INVALID_SCHEMA_NAME = '3F000';
-const MIGRATION_ATTEMPTS = 5;
+const MIGRATION_ATTEMPTS = 10;
 
 /**
  * Runs the migrations, retrying when they fail because *another* schema vanished mid-query: Kysely's migrator
