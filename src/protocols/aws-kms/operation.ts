@@ -15,3 +15,7 @@ export function operation<I>(input: Members, run: (service: KeyService, ctx: Req
 
 /** Encryption contexts and other string maps as the shapes return them. */
 export type StringMap = Record<string, string>;
+
+/** `{ [name]: value }` when the value is present, `{}` otherwise (for exactOptionalPropertyTypes-safe spreads). */
+export const optionalField = <K extends string, V>(name: K, value: V | undefined): Partial<Record<K, V>> =>
+  value === undefined ? {} : ({ [name]: value } as Record<K, V>);

@@ -1,6 +1,6 @@
 /** Alias operations: CreateAlias, UpdateAlias, DeleteAlias, ListAliases. */
 import { LIMITS } from '../../../core/limits.js';
-import { operation } from '../operation.js';
+import { operation, optionalField } from '../operation.js';
 import { KEY_ID, int, optional, required, str } from '../shapes.js';
 import { epochSeconds, truncation } from '../wire.js';
 
@@ -32,9 +32,9 @@ export const ALIAS_OPERATIONS = {
     { KeyId: optional(KEY_ID), Limit: optional(int(1, LIMITS.listAliases.max)), Marker: optional(str({ min: 1, max: 1024 })) },
     async (service, ctx, i) => {
       const page = await service.aliases.list(ctx, {
-        ...(i.KeyId === undefined ? {} : { keyId: i.KeyId }),
-        ...(i.Limit === undefined ? {} : { limit: i.Limit }),
-        ...(i.Marker === undefined ? {} : { marker: i.Marker }),
+        ...optionalField('keyId', i.KeyId),
+        ...optionalField('limit', i.Limit),
+        ...optionalField('marker', i.Marker),
       });
       return {
         Aliases: page.items.map((a) => ({

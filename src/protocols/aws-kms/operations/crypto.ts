@@ -5,14 +5,13 @@
 import { LIMITS } from '../../../core/limits.js';
 import { UnsupportedError, ValidationError } from '../../../errors/index.js';
 import type { DataKeyPairResult } from '../../../core/key-crypto.js';
-import { operation, type StringMap } from '../operation.js';
+import { operation, optionalField, type StringMap } from '../operation.js';
 import { GRANT_TOKENS, KEY_ID, blob, int, optional, required, str, stringMap } from '../shapes.js';
 
 const ENCRYPTION_ALGORITHMS = ['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_1', 'RSAES_OAEP_SHA_256', 'SM2PKE'] as const;
 const CIPHERTEXT = blob(1, LIMITS.ciphertextBytes.max);
 const ALGORITHM = str({ values: ENCRYPTION_ALGORITHMS });
 
-const optionalField = <K extends string, V>(name: K, value: V | undefined) => (value === undefined ? {} : ({ [name]: value } as Record<K, V>));
 
 const DATA_KEY_INPUT = {
   KeyId: required(KEY_ID),
@@ -30,8 +29,8 @@ function dataKeyRequest(i: DataKeyInput, includePlaintext: boolean) {
   }
   return {
     keyId: i.KeyId,
-    ...(i.KeySpec === undefined ? {} : { keySpec: i.KeySpec }),
-    ...(i.NumberOfBytes === undefined ? {} : { numberOfBytes: i.NumberOfBytes }),
+    ...optionalField('keySpec', i.KeySpec),
+    ...optionalField('numberOfBytes', i.NumberOfBytes),
     encryptionContext: i.EncryptionContext,
     includePlaintext,
   };

@@ -2,7 +2,7 @@
 import type { GrantRecord } from '../../../ports/storage.js';
 import { keyArn, type AccountScope } from '../../../core/arn.js';
 import { UnsupportedError, ValidationError } from '../../../errors/index.js';
-import { operation, type StringMap } from '../operation.js';
+import { operation, optionalField, type StringMap } from '../operation.js';
 import { GRANT_TOKENS, KEY_ID, bool, int, list, optional, required, str, stringMap, structure } from '../shapes.js';
 import { epochSeconds, truncation } from '../wire.js';
 
@@ -74,8 +74,8 @@ export const GRANT_OPERATIONS = {
         keyId: i.KeyId,
         granteePrincipal: i.GranteePrincipal,
         operations: i.Operations,
-        ...(i.RetiringPrincipal === undefined ? {} : { retiringPrincipal: i.RetiringPrincipal }),
-        ...(i.Name === undefined ? {} : { name: i.Name }),
+        ...optionalField('retiringPrincipal', i.RetiringPrincipal),
+        ...optionalField('name', i.Name),
         ...(c === undefined
           ? {}
           : {
@@ -94,10 +94,10 @@ export const GRANT_OPERATIONS = {
     async (service, ctx, i) => {
       const page = await service.grants.list(ctx, {
         keyId: i.KeyId,
-        ...(i.Limit === undefined ? {} : { limit: i.Limit }),
-        ...(i.Marker === undefined ? {} : { marker: i.Marker }),
-        ...(i.GrantId === undefined ? {} : { grantId: i.GrantId }),
-        ...(i.GranteePrincipal === undefined ? {} : { granteePrincipal: i.GranteePrincipal }),
+        ...optionalField('limit', i.Limit),
+        ...optionalField('marker', i.Marker),
+        ...optionalField('grantId', i.GrantId),
+        ...optionalField('granteePrincipal', i.GranteePrincipal),
       });
       return { Grants: page.items.map((g) => grantEntry(g, service.scope)), ...truncation(page.nextMarker) };
     },
@@ -108,8 +108,8 @@ export const GRANT_OPERATIONS = {
     async (service, ctx, i) => {
       const page = await service.grants.listRetirable(ctx, {
         retiringPrincipal: i.RetiringPrincipal,
-        ...(i.Limit === undefined ? {} : { limit: i.Limit }),
-        ...(i.Marker === undefined ? {} : { marker: i.Marker }),
+        ...optionalField('limit', i.Limit),
+        ...optionalField('marker', i.Marker),
       });
       return { Grants: page.items.map((g) => grantEntry(g, service.scope)), ...truncation(page.nextMarker) };
     },
@@ -119,9 +119,9 @@ export const GRANT_OPERATIONS = {
     { GrantToken: optional(GRANT_TOKEN), KeyId: optional(KEY_ID), GrantId: optional(GRANT_ID), DryRun: optional(bool) },
     async (service, ctx, i) => {
       await service.grants.retire(ctx, {
-        ...(i.GrantToken === undefined ? {} : { grantToken: i.GrantToken }),
-        ...(i.KeyId === undefined ? {} : { keyId: i.KeyId }),
-        ...(i.GrantId === undefined ? {} : { grantId: i.GrantId }),
+        ...optionalField('grantToken', i.GrantToken),
+        ...optionalField('keyId', i.KeyId),
+        ...optionalField('grantId', i.GrantId),
       });
       return {};
     },

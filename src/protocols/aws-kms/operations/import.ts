@@ -1,7 +1,7 @@
 /** Imported key material: GetParametersForImport, ImportKeyMaterial, DeleteImportedKeyMaterial (keys of origin EXTERNAL). */
 import type { AsymmetricKeySpec, WrappingAlgorithm } from '../../../crypto/index.js';
 import { UnsupportedError } from '../../../errors/index.js';
-import { operation } from '../operation.js';
+import { operation, optionalField } from '../operation.js';
 import { KEY_ID, blob, int, optional, required, str } from '../shapes.js';
 import { epochSeconds } from '../wire.js';
 
@@ -48,7 +48,7 @@ export const IMPORT_OPERATIONS = {
         keyId: i.KeyId,
         importToken: i.ImportToken,
         encryptedKeyMaterial: i.EncryptedKeyMaterial,
-        ...(i.ExpirationModel === undefined ? {} : { expirationModel: i.ExpirationModel }),
+        ...optionalField('expirationModel', i.ExpirationModel),
         ...(i.ValidTo === undefined ? {} : { validTo: new Date(i.ValidTo * 1000) }),
       });
       return { KeyId: r.arn, KeyMaterialId: r.currentKeyMaterialId };

@@ -1,7 +1,7 @@
 /** Key lifecycle operations: CreateKey, DescribeKey, ListKeys, UpdateKeyDescription, Enable/DisableKey, deletion. */
 import { LIMITS } from '../../../core/limits.js';
 import { InvalidTagError, UnsupportedError, ValidationError } from '../../../errors/index.js';
-import { operation } from '../operation.js';
+import { operation, optionalField } from '../operation.js';
 import { GRANT_TOKENS, KEY_ID, bool, int, list, optional, required, str, structure } from '../shapes.js';
 import { epochSeconds, keyMetadata, truncation } from '../wire.js';
 
@@ -69,12 +69,12 @@ export const KEY_OPERATIONS = {
       }
       const key = await service.keys.create(ctx, {
         keySpec,
-        ...(i.KeyUsage === undefined ? {} : { keyUsage: i.KeyUsage }),
-        ...(i.Description === undefined ? {} : { description: i.Description }),
+        ...optionalField('keyUsage', i.KeyUsage),
+        ...optionalField('description', i.Description),
         ...(i.Tags === undefined ? {} : { tags: tagMap(i.Tags) }),
-        ...(i.Policy === undefined ? {} : { policy: i.Policy }),
+        ...optionalField('policy', i.Policy),
         ...(i.Origin === 'EXTERNAL' ? { origin: 'EXTERNAL' as const } : {}),
-        ...(i.BypassPolicyLockoutSafetyCheck === undefined ? {} : { bypassPolicyLockoutSafetyCheck: i.BypassPolicyLockoutSafetyCheck }),
+        ...optionalField('bypassPolicyLockoutSafetyCheck', i.BypassPolicyLockoutSafetyCheck),
       });
       return { KeyMetadata: keyMetadata(key) };
     },
@@ -87,7 +87,7 @@ export const KEY_OPERATIONS = {
   ListKeys: operation<{ Limit?: number; Marker?: string }>(
     { Limit: optional(int(1, LIMITS.listKeys.max)), Marker: optional(str({ min: 1, max: 1024 })) },
     async (service, ctx, i) => {
-      const page = await service.keys.list(ctx, { ...(i.Limit === undefined ? {} : { limit: i.Limit }), ...(i.Marker === undefined ? {} : { marker: i.Marker }) });
+      const page = await service.keys.list(ctx, { ...optionalField('limit', i.Limit), ...optionalField('marker', i.Marker) });
       return { Keys: page.items.map((k) => ({ KeyId: k.id, KeyArn: k.arn })), ...truncation(page.nextMarker) };
     },
   ),

@@ -1,5 +1,5 @@
 /** Key policy operations: PutKeyPolicy, GetKeyPolicy, ListKeyPolicies (one policy per key, named `default`). */
-import { operation } from '../operation.js';
+import { operation, optionalField } from '../operation.js';
 import { KEY_ID, bool, int, optional, required, str } from '../shapes.js';
 
 const POLICY = str({ min: 1, max: 131_072 });
@@ -12,8 +12,8 @@ export const POLICY_OPERATIONS = {
       await service.keyPolicies.put(ctx, {
         keyId: i.KeyId,
         policy: i.Policy,
-        ...(i.PolicyName === undefined ? {} : { policyName: i.PolicyName }),
-        ...(i.BypassPolicyLockoutSafetyCheck === undefined ? {} : { bypassLockoutSafetyCheck: i.BypassPolicyLockoutSafetyCheck }),
+        ...optionalField('policyName', i.PolicyName),
+        ...optionalField('bypassLockoutSafetyCheck', i.BypassPolicyLockoutSafetyCheck),
       });
       return {};
     },
