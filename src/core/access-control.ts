@@ -18,9 +18,15 @@ export interface Conditions {
   encryptionContext?: Record<string, string>;
 }
 
+/** Facts every request has (the runner adds them). */
+export interface RequestFacts {
+  sourceIp: string | null;
+  now: Date;
+}
+
 export interface AccessControl {
   arnOf(key: KeyRecord): string;
-  authorize(caller: Caller, action: string, key: KeyRecord | null, conditions?: Conditions): Promise<AccessDecision>;
+  authorize(caller: Caller, action: string, key: KeyRecord | null, conditions: Conditions | undefined, request: RequestFacts): Promise<AccessDecision>;
 }
 
 /** AWS's AccessDeniedException text. */
@@ -30,8 +36,10 @@ export function accessDenied(principal: string, action: string, resource: string
 
 const MAX_GRANTS_CONSIDERED = 1000;
 
-function conditionFacts(key: KeyRecord | null, conditions: Conditions | undefined): Record<string, string | readonly string[]> {
-  const facts: Record<string, string | readonly string[]> = {};
+function conditionFacts(key: KeyRecord | null, conditions: Conditions | undefined, request: RequestFacts): Record<string, string | readonly string[] | Date | boolean> {
+  // Every API is served over TLS only, so aws:SecureTransport is always true.
+  const facts: Record<string, string | readonly string[] | Date | boolean> = { 'aws:currenttime': request.now, 'aws:securetransport': true };
+  if (request.sourceIp) facts['aws:sourceip'] = request.sourceIp;
   if (key) Object.assign(facts, { 'kms:keyspec': key.keySpec, 'kms:keyusage': key.keyUsage, 'kms:keyorigin': key.origin });
   const ec = conditions?.encryptionContext;
   if (ec) {
@@ -46,14 +54,14 @@ export function createAccessControl(deps: { decide: Decide; storage: Storage; sc
   const arnOf = (key: KeyRecord) => keyArn(scope, key.id);
   return {
     arnOf,
-    async authorize(caller, action, key, conditions) {
+    async authorize(caller, action, key, conditions, request) {
       const decision = decide({
         caller,
         action,
         resource: key === null ? null : arnOf(key),
         ...(key === null ? {} : { keyPolicy: key.policy }),
         // Only a key policy of the key's own reads condition facts (roles and the default policy do not).
-        ...(key?.policy ? { conditions: conditionFacts(key, conditions) } : {}),
+        ...(key?.policy ? { conditions: conditionFacts(key, conditions, request) } : {}),
       });
       if (decision.decision !== 'implicit-deny' || key === null) return decision;
       const grants = await storage.grantsFor(key.id, caller.arn, MAX_GRANTS_CONSIDERED);

@@ -66,7 +66,7 @@ export function createOperationRunner(deps: { audit: AuditLog; access: AccessCon
       async authorize(key, action = name, conditions) {
         const arn = key === null ? null : access.arnOf(key);
         resource ??= arn;
-        const decision = await access.authorize(ctx.caller, action, key, conditions);
+        const decision = await access.authorize(ctx.caller, action, key, conditions, { sourceIp: ctx.sourceIp, now: clock.now() });
         details.authorization ??= decision;
         if (decision.decision !== 'allow') throw accessDenied(ctx.caller.arn, action, arn);
         authorized = true;

@@ -18,7 +18,7 @@ export interface AccessRequest {
   /** The key policy document (JSON text); null means the default key policy; undefined for account-level actions. */
   keyPolicy?: string | null;
   /** Condition facts of the request: `kms:EncryptionContext:<k>`, `kms:KeySpec`, ... (lower-cased names). */
-  conditions?: Readonly<Record<string, string | readonly string[] | number | boolean>>;
+  conditions?: Readonly<Record<string, string | readonly string[] | number | boolean | Date>>;
 }
 
 /** The outcome and the statement that decided it (for the audit trail). */

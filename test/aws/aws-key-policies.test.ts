@@ -116,4 +116,18 @@ describe('key policies', () => {
     const denied = await awsError(admin.send(new DecryptCommand({ CiphertextBlob: statement.CiphertextBlob, EncryptionContext: { kind: 'statement' } })));
     expect(denied).toEqual({ status: 400, name: 'AccessDeniedException', message: `User: ${server.credentials.principalArn} is not authorized to perform: kms:Decrypt on resource: ${key.Arn}` });
   });
+
+  it('evaluates aws:SourceIp, aws:CurrentTime and aws:SecureTransport conditions', async () => {
+    const allow = (Sid: string, Condition: object) => ({ Sid, Effect: 'Allow', Principal: { AWS: appCreds.principalArn }, Action: 'kms:Encrypt', Resource: '*', Condition });
+    const make = async (statement: object) =>
+      (await admin.send(new CreateKeyCommand({ Policy: policy(accountRootAllowsAll(), statement) }))).KeyMetadata!.KeyId!;
+    const fromHere = await make(allow('FromLoopback', { IpAddress: { 'aws:SourceIp': ['127.0.0.0/8', '::1/128'] }, Bool: { 'aws:SecureTransport': 'true' } }));
+    await app.send(new EncryptCommand({ KeyId: fromHere, Plaintext: Buffer.from('x') }));
+    const elsewhere = await make(allow('FromOffice', { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } }));
+    expect((await awsError(app.send(new EncryptCommand({ KeyId: elsewhere, Plaintext: Buffer.from('x') })))).name).toBe('AccessDeniedException');
+    const expired = await make(allow('UntilYesterday', { DateLessThan: { 'aws:CurrentTime': new Date(Date.now() - 86_400_000).toISOString() } }));
+    expect((await awsError(app.send(new EncryptCommand({ KeyId: expired, Plaintext: Buffer.from('x') })))).name).toBe('AccessDeniedException');
+    const current = await make(allow('UntilTomorrow', { DateLessThan: { 'aws:CurrentTime': new Date(Date.now() + 86_400_000).toISOString() } }));
+    await app.send(new EncryptCommand({ KeyId: current, Plaintext: Buffer.from('x') }));
+  });
 });
