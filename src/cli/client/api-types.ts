@@ -11,7 +11,7 @@ export interface KeyView {
   state: KeyState | string;
   createdAt: string;
   currentVersion: number;
-  currentKeyMaterialId?: string;
+  currentKeyMaterialId?: string | null;
   rotation: { enabled: boolean; periodInDays: number | null; nextRotationAt: string | null };
   deletionAt: string | null;
   tags: Record<string, string>;

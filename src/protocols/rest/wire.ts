@@ -26,7 +26,8 @@ export function keyView(k: KeyDescription) {
     state: k.state,
     createdAt: k.createdAt.toISOString(),
     currentVersion: k.currentVersion,
-    currentKeyMaterialId: k.currentKeyMaterialId,
+    // A key waiting for imported material (version 0) has none.
+    currentKeyMaterialId: k.currentVersion > 0 ? k.currentKeyMaterialId : null,
     rotation: { enabled: k.rotationPeriodDays !== null, periodInDays: k.rotationPeriodDays, nextRotationAt: iso(k.nextRotationAt) },
     deletionAt: iso(k.deletionAt),
     tags: k.tags,
