@@ -8,7 +8,7 @@ import { openLocalRootOfTrust } from '../dist/adapters/root-of-trust/local/local
 import { openSqliteStorage } from '../dist/adapters/storage/sqlite/index.js';
 import { createAuditLog } from '../dist/audit/audit-log.js';
 import { createKeyService } from '../dist/core/key-service.js';
-import { createKeyPolicyEngine } from '../dist/policy/key-policy-engine.js';
+import { createPolicyEngine } from '../dist/policy/policy-engine.js';
 import { systemClock } from '../dist/ports/clock.js';
 import { fmt, median, printTable } from './stats.js';
 
@@ -44,7 +44,7 @@ export async function benchInProcess() {
     const root = await openLocalRootOfTrust(join(dir, 'root.key'));
     const audit = createAuditLog({ sink: storage });
     const service = createKeyService({
-      storage, root, audit, policies: createKeyPolicyEngine(), clock: systemClock,
+      storage, root, audit, policies: createPolicyEngine(), clock: systemClock,
       scope: { region: 'us-east-1', accountId: '111122223333' },
       settings: { defaultRotationPeriodDays: 180, keyCacheSize: 1000, keyCacheTtlSeconds: 300, metadataCacheMs: 1000 },
     });

@@ -14,12 +14,15 @@ import { createBearerAuthenticator } from './identity/bearer-authenticator.js';
 import { ensureDevCredentials } from './identity/dev-bootstrap.js';
 import { startKeyJobs } from './jobs/key-jobs.js';
 import { ensureDevCertificates } from './pki/dev-ca.js';
-import { createKeyPolicyEngine } from './policy/key-policy-engine.js';
+import { createPolicyEngine } from './policy/policy-engine.js';
 import { systemClock } from './ports/clock.js';
 import type { Storage } from './ports/storage.js';
 import { awsKmsApi } from './protocols/aws-kms/aws-kms-api.js';
 import { restApi } from './protocols/rest/rest-api.js';
 import { createSigV4Authenticator } from './identity/sigv4-authenticator.js';
+import { createCallerDirectory } from './identity/caller-directory.js';
+import { createCertificateAuthenticator } from './identity/certificate-authenticator.js';
+import { createIdentityService } from './identity/identity-service.js';
 
 export const VERSION = '0.1.0';
 
@@ -44,7 +47,7 @@ async function tlsMaterial(config: ServerConfig) {
     return { certPem: await readFile(config.tlsCertFile, 'utf8'), keyPem: await readFile(config.tlsKeyFile, 'utf8'), caCertFile: config.tlsCertFile };
   }
   const dev = await ensureDevCertificates(dataPaths(config).tlsDir, { hosts: [config.host] });
-  return { certPem: dev.certPem, keyPem: dev.keyPem, caCertFile: dev.caCertFile };
+  return { certPem: dev.certPem, keyPem: dev.keyPem, caCertFile: dev.caCertFile, caPem: await readFile(dev.caCertFile, 'utf8') };
 }
 
 /** Starts the server described by `config`; resolves once it listens and dev credentials are written. */
@@ -59,7 +62,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const root = await openLocalRootOfTrust(paths.rootKeyFile);
   const audit = createAuditLog({ sink: storage, onSinkError: (err) => logger.error({ err }, 'audit sink failed') });
   const scope = { region: config.region, accountId: config.accountId };
-  const service = createKeyService({ storage, root, audit, policies: createKeyPolicyEngine(), clock: systemClock, scope, settings: config });
+  const dualControl = { enabled: config.dualControl, operations: config.dualControlOperations, approvalTtlSeconds: config.approvalTtlSeconds };
+  const service = createKeyService({ storage, root, audit, policies: createPolicyEngine(), clock: systemClock, scope, settings: { ...config, dualControl } });
+  const identity = createIdentityService({ storage, run: service.run, clock: systemClock, scope, root });
+  const callers = createCallerDirectory({ storage });
 
   const tls = await tlsMaterial(config);
   const app = createHttpServer({ tls, logger });
@@ -67,8 +73,14 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     const auditOk = audit.healthy();
     return { status: auditOk ? 'ok' : 'degraded', version: VERSION, storage: storage.kind, rootOfTrust: root.kind, audit: auditOk ? 'ok' : 'unavailable' } as const;
   };
-  await app.register(restApi, { service, authenticate: createBearerAuthenticator({ storage, clock: systemClock }), health });
-  await app.register(awsKmsApi, { service, authenticate: createSigV4Authenticator({ storage, root, clock: systemClock, region: config.region }) });
+  await app.register(restApi, {
+    service,
+    identity,
+    authenticate: createBearerAuthenticator({ storage, callers, clock: systemClock }),
+    authenticateCertificate: createCertificateAuthenticator({ storage, callers, clock: systemClock }),
+    health,
+  });
+  await app.register(awsKmsApi, { service, authenticate: createSigV4Authenticator({ storage, callers, root, clock: systemClock, region: config.region }) });
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;

@@ -12,7 +12,8 @@ export function registerServerCommand(program: Command, io: CliIo): void {
     .option('--data-dir <dir>', 'data directory (default ./data)')
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8443)')
     .option('--database-url <url>', 'PostgreSQL connection string (default: SQLite in the data dir)')
-    .action(async (opts: { dev?: boolean; dataDir?: string; listen?: string; databaseUrl?: string }) => {
+    .option('--dual-control', 'require a second principal to approve sensitive operations (env DATADEFENDER_DUAL_CONTROL=on)')
+    .action(async (opts: { dev?: boolean; dataDir?: string; listen?: string; databaseUrl?: string; dualControl?: boolean }) => {
       const config = loadServerConfig(opts, io.env);
       const logger = createLogger(config.logLevel);
       const server = await startServer(config, logger);

@@ -7,6 +7,20 @@ import { ValidationError } from '../errors/index.js';
  * Sources, highest first: command-line flags, DATADEFENDER_* environment variables, defaults.
  * Secure defaults; no default secrets; dev mode only with an explicit flag.
  */
+/** Operations under dual control by default (PCI DSS 3.6.1.2 / 3.7.6): destructive key operations and identity changes that grant decryption. */
+export const DEFAULT_DUAL_CONTROL_OPERATIONS = [
+  'ScheduleKeyDeletion',
+  'DisableKey',
+  'PutKeyPolicy',
+  'ImportKeyMaterial',
+  'DeleteImportedKeyMaterial',
+  'CreatePrincipal',
+  'EnablePrincipal',
+  'AddPrincipalRole',
+  'AttachPrincipalPolicy',
+  'UpdatePolicy',
+] as const;
+
 const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT');
 
 const schema = z
@@ -27,6 +41,9 @@ const schema = z
     keyCacheSize: z.number().int().min(0).max(10_000_000),
     keyCacheTtlSeconds: z.number().int().min(0).max(86_400),
     metadataCacheMs: z.number().int().min(0).max(60_000),
+    dualControl: z.boolean(),
+    dualControlOperations: z.array(z.string().regex(/^[A-Za-z]{1,64}$/, 'expected operation names such as ScheduleKeyDeletion')).min(1),
+    approvalTtlSeconds: z.number().int().min(60).max(7 * 86_400),
   })
   .strict()
   .refine((c) => c.dev, { message: 'only dev mode (--dev) is available until a production root of trust is configured', path: ['dev'] })
@@ -43,6 +60,7 @@ export interface ServerFlags {
   dataDir?: string;
   listen?: string;
   databaseUrl?: string;
+  dualControl?: boolean;
 }
 
 const ENV: Record<string, keyof z.input<typeof schema>> = {
@@ -61,9 +79,22 @@ const ENV: Record<string, keyof z.input<typeof schema>> = {
   DATADEFENDER_KEY_CACHE_SIZE: 'keyCacheSize',
   DATADEFENDER_KEY_CACHE_TTL_SECONDS: 'keyCacheTtlSeconds',
   DATADEFENDER_METADATA_CACHE_MS: 'metadataCacheMs',
+  DATADEFENDER_DUAL_CONTROL: 'dualControl',
+  DATADEFENDER_DUAL_CONTROL_OPERATIONS: 'dualControlOperations',
+  DATADEFENDER_APPROVAL_TTL_SECONDS: 'approvalTtlSeconds',
 };
 
-const NUMERIC = new Set(['defaultRotationPeriodDays', 'jobIntervalSeconds', 'jobBatchSize', 'keyCacheSize', 'keyCacheTtlSeconds', 'metadataCacheMs']);
+const NUMERIC = new Set(['defaultRotationPeriodDays', 'jobIntervalSeconds', 'jobBatchSize', 'keyCacheSize', 'keyCacheTtlSeconds', 'metadataCacheMs', 'approvalTtlSeconds']);
+const BOOLEAN = new Set(['dualControl']);
+const LIST = new Set(['dualControlOperations']);
+
+/** An environment value as the schema expects it: numbers, on/off/true/false, comma-separated lists. */
+function fromEnvValue(field: string, value: string): unknown {
+  if (NUMERIC.has(field)) return Number(value);
+  if (BOOLEAN.has(field)) return ({ on: true, true: true, '1': true, off: false, false: false, '0': false } as Record<string, boolean>)[value.toLowerCase()] ?? value;
+  if (LIST.has(field)) return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  return value;
+}
 
 const DEFAULTS = {
   dev: false,
@@ -78,6 +109,9 @@ const DEFAULTS = {
   keyCacheSize: 100_000,
   keyCacheTtlSeconds: 300,
   metadataCacheMs: 1000,
+  dualControl: false,
+  dualControlOperations: [...DEFAULT_DUAL_CONTROL_OPERATIONS],
+  approvalTtlSeconds: 86_400,
 } as const;
 
 /**
@@ -89,7 +123,7 @@ export function loadServerConfig(flags: ServerFlags, env: Record<string, string 
   for (const [name, field] of Object.entries(ENV)) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    fromEnv[field] = NUMERIC.has(field) ? Number(value) : value;
+    fromEnv[field] = fromEnvValue(field, value);
   }
   const fromFlags = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
   const parsed = schema.safeParse({ ...DEFAULTS, ...fromEnv, ...fromFlags });

@@ -1,21 +1,28 @@
 /**
- * Access control for every request on the core path: the pure policy decision (identity permissions and the key
+ * Access control for every request on the core path: the pure policy decision (identity policies and the key
  * policy, policy/) and then the key's grants. AWS KMS evaluation (aws-kms-protocol.md §6.3): an explicit Deny
- * anywhere wins; otherwise any Allow — from the caller's own permissions (when the key policy delegates to the
+ * anywhere wins; otherwise any Allow — from the caller's identity policies (when the key policy delegates to the
  * account), from the key policy, or from a grant — allows; otherwise the request is denied.
- * Invariants: grants are read only when the policies did not already decide (administrators never pay for it);
- * a grant applies only to its grantee, its operations and its encryption-context constraints; the decision and
- * what made it go into the audit event.
+ * Invariants: grants are read only when the policies did not already decide; a grant applies only to its grantee,
+ * its operations and its encryption-context constraints; the key's aliases (`kms:ResourceAliases`) are read only
+ * when a policy taking part tests them; the decision and what made it go into the audit event.
  */
 import { AccessDeniedError } from '../errors/index.js';
 import type { KeyRecord, Storage } from '../ports/storage.js';
-import type { AccessDecision, Caller, Decide } from '../policy/authorize.js';
+import type { AccessDecision, AccessRequest, Caller, ConditionFacts, PolicyEngine } from '../policy/authorize.js';
+import { iamAction } from '../policy/actions.js';
 import { keyArn, type AccountScope } from './arn.js';
 import { grantAllows } from './grant-match.js';
 
 /** Condition facts a use case knows about its request. */
 export interface Conditions {
   encryptionContext?: Record<string, string>;
+  /** The alias the request named the key by (`alias/...`), for `kms:RequestAlias`. */
+  requestAlias?: string;
+  /** Tags the request sets (CreateKey, TagResource), for `aws:RequestTag/<k>` and `aws:TagKeys`. */
+  requestTags?: Record<string, string>;
+  /** CreateGrant: `kms:GrantOperations`, `kms:GranteePrincipal`, `kms:RetiringPrincipal`. */
+  grant?: { operations: readonly string[]; granteePrincipal: string; retiringPrincipal?: string };
 }
 
 /** Facts every request has (the runner adds them). */
@@ -24,45 +31,89 @@ export interface RequestFacts {
   now: Date;
 }
 
+/** What a request is about: a key, another resource named by ARN (a principal, a policy), or nothing. */
+export type Target = KeyRecord | { arn: string } | null;
+
 export interface AccessControl {
   arnOf(key: KeyRecord): string;
-  authorize(caller: Caller, action: string, key: KeyRecord | null, conditions: Conditions | undefined, request: RequestFacts): Promise<AccessDecision>;
+  authorize(caller: Caller, action: string, target: Target, conditions: Conditions | undefined, request: RequestFacts): Promise<AccessDecision>;
 }
 
 /** AWS's AccessDeniedException text. */
 export function accessDenied(principal: string, action: string, resource: string | null): AccessDeniedError {
-  return new AccessDeniedError(`User: ${principal} is not authorized to perform: kms:${action} on resource: ${resource ?? '*'}`);
+  return new AccessDeniedError(`User: ${principal} is not authorized to perform: ${iamAction(action)} on resource: ${resource ?? '*'}`);
 }
 
 const MAX_GRANTS_CONSIDERED = 1000;
+const USER_ARN = /^arn:[^:]+:iam::(\d{12}):user\/(?:.*\/)?([^/]+)$/;
+const ACCOUNT_OF = /^arn:[^:]+:iam::(\d{12}):/;
 
-function conditionFacts(key: KeyRecord | null, conditions: Conditions | undefined, request: RequestFacts): Record<string, string | readonly string[] | Date | boolean> {
-  // Every API is served over TLS only, so aws:SecureTransport is always true.
-  const facts: Record<string, string | readonly string[] | Date | boolean> = { 'aws:currenttime': request.now, 'aws:securetransport': true };
-  if (request.sourceIp) facts['aws:sourceip'] = request.sourceIp;
-  if (key) Object.assign(facts, { 'kms:keyspec': key.keySpec, 'kms:keyusage': key.keyUsage, 'kms:keyorigin': key.origin });
-  const ec = conditions?.encryptionContext;
+export const isKeyTarget = (target: Target): target is KeyRecord => target !== null && 'keySpec' in target;
+
+type Facts = Record<string, string | readonly string[] | Date | boolean>;
+
+function callerFacts(facts: Facts, caller: Caller): void {
+  const account = ACCOUNT_OF.exec(caller.arn)?.[1];
+  if (account) facts['kms:calleraccount'] = account;
+  const user = USER_ARN.exec(caller.arn)?.[2];
+  if (user) facts['aws:username'] = user;
+  for (const [k, v] of Object.entries(caller.tags ?? {})) facts[`aws:principaltag/${k.toLowerCase()}`] = v;
+}
+
+function requestFacts(facts: Facts, conditions: Conditions): void {
+  const ec = conditions.encryptionContext;
   if (ec) {
     facts['kms:encryptioncontextkeys'] = Object.keys(ec);
     for (const [k, v] of Object.entries(ec)) facts[`kms:encryptioncontext:${k.toLowerCase()}`] = v;
   }
+  if (conditions.requestAlias) facts['kms:requestalias'] = conditions.requestAlias;
+  if (conditions.requestTags) {
+    facts['aws:tagkeys'] = Object.keys(conditions.requestTags);
+    for (const [k, v] of Object.entries(conditions.requestTags)) facts[`aws:requesttag/${k.toLowerCase()}`] = v;
+  }
+  if (conditions.grant) {
+    facts['kms:grantoperations'] = conditions.grant.operations;
+    facts['kms:granteeprincipal'] = conditions.grant.granteePrincipal;
+    if (conditions.grant.retiringPrincipal) facts['kms:retiringprincipal'] = conditions.grant.retiringPrincipal;
+  }
+}
+
+function conditionFacts(caller: Caller, key: KeyRecord | null, conditions: Conditions | undefined, request: RequestFacts): Facts {
+  // Every API is served over TLS only, so aws:SecureTransport is always true.
+  const facts: Facts = { 'aws:currenttime': request.now, 'aws:securetransport': true };
+  if (request.sourceIp) facts['aws:sourceip'] = request.sourceIp;
+  callerFacts(facts, caller);
+  if (key) {
+    Object.assign(facts, { 'kms:keyspec': key.keySpec, 'kms:keyusage': key.keyUsage, 'kms:keyorigin': key.origin });
+    for (const [k, v] of Object.entries(key.tags)) facts[`aws:resourcetag/${k.toLowerCase()}`] = v;
+  }
+  if (conditions) requestFacts(facts, conditions);
   return facts;
 }
 
-export function createAccessControl(deps: { decide: Decide; storage: Storage; scope: AccountScope }): AccessControl {
-  const { decide, storage, scope } = deps;
+export function createAccessControl(deps: { policies: PolicyEngine; storage: Storage; scope: AccountScope }): AccessControl {
+  const { policies, storage, scope } = deps;
   const arnOf = (key: KeyRecord) => keyArn(scope, key.id);
+
+  const withResourceAliases = async (request: AccessRequest, key: KeyRecord): Promise<ConditionFacts | undefined> => {
+    if (!policies.usesConditionKey(request, 'kms:resourcealiases')) return request.conditions;
+    const aliases = await storage.listAliases({ keyId: key.id, limit: 50 });
+    return { ...request.conditions, 'kms:resourcealiases': aliases.items.map((a) => a.name) };
+  };
+
   return {
     arnOf,
-    async authorize(caller, action, key, conditions, request) {
-      const decision = decide({
+    async authorize(caller, action, target, conditions, facts) {
+      const key = isKeyTarget(target) ? target : null;
+      const request: AccessRequest = {
         caller,
         action,
-        resource: key === null ? null : arnOf(key),
-        ...(key === null ? {} : { keyPolicy: key.policy }),
-        // Only a key policy of the key's own reads condition facts (roles and the default policy do not).
-        ...(key?.policy ? { conditions: conditionFacts(key, conditions, request) } : {}),
-      });
+        resource: key ? arnOf(key) : ((target as { arn: string } | null)?.arn ?? null),
+        ...(key ? { keyPolicy: key.policy } : {}),
+        conditions: conditionFacts(caller, key, conditions, facts),
+      };
+      if (key) request.conditions = await withResourceAliases(request, key);
+      const decision = policies.decide(request);
       if (decision.decision !== 'implicit-deny' || key === null) return decision;
       const grants = await storage.grantsFor(key.id, caller.arn, MAX_GRANTS_CONSIDERED);
       const grant = grants.find((g) => grantAllows(g, action, conditions?.encryptionContext));

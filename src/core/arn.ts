@@ -35,3 +35,16 @@ export function parseKmsArn(arn: string): ParsedArn | undefined {
   if (!m) return undefined;
   return { partition: m[1]!, region: m[2]!, accountId: m[3]!, resource: m[4]! };
 }
+
+/** The alias a key identifier names (`alias/x`, or the alias part of an alias ARN), for `kms:RequestAlias`. */
+export function requestAliasOf(identifier: string): string | undefined {
+  if (identifier.startsWith('alias/')) return identifier;
+  const at = identifier.indexOf(':alias/');
+  return identifier.startsWith('arn:') && at > 0 ? identifier.slice(at + 1) : undefined;
+}
+
+/** `{ requestAlias }` when the identifier names an alias. */
+export function aliasCondition(identifier: string): { requestAlias?: string } {
+  const requestAlias = requestAliasOf(identifier);
+  return requestAlias === undefined ? {} : { requestAlias };
+}

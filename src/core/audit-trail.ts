@@ -6,8 +6,8 @@ import type { RequestContext } from './request-context.js';
 export function createAuditTrail(kc: KeyContext) {
   return {
     read(ctx: RequestContext, options: { afterSequence: number; limit: number }): Promise<StoredAuditEvent[]> {
-      return kc.run(ctx, 'LookupEvents', { readOnly: true }, async (op) => {
-        op.authorize(null);
+      return kc.run(ctx, 'LookupEvents', { readOnly: true, action: 'datadefender:LookupEvents' }, async (op) => {
+        await op.authorize(null);
         return kc.storage.readAudit(options);
       });
     },

@@ -5,43 +5,57 @@
  * a use case that changes state appends an `attempt` event first, so no change is ever unrecorded;
  * if an append fails the caller gets AuditUnavailableError and no result; a use case that forgets to
  * authorize fails with an internal error instead of returning.
+ * Existence is not revealed to callers who may not act on a key: a key or alias that does not exist, when the
+ * request failed before authorization, is answered as the same access denial a caller without permission gets on
+ * an existing key (unless the caller's own permissions allow the action on it, as AWS KMS answers NotFound then).
+ * Dual control: an allowed operation that the configuration gates runs only with a consumed approval (dual-control.ts);
+ * the approval and both identities go into the audit event.
  */
 import { randomUuid } from '../crypto/index.js';
-import { InternalError, toDataDefenderError } from '../errors/index.js';
+import { InternalError, NotFoundError, toDataDefenderError, type DataDefenderError } from '../errors/index.js';
 import { accessDenied } from './access-control.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../ports/audit-sink.js';
 import type { Clock } from '../ports/clock.js';
 import type { KeyRecord } from '../ports/storage.js';
-import type { AccessControl, Conditions } from './access-control.js';
+import { isKeyTarget, type AccessControl, type Conditions, type Target } from './access-control.js';
+import type { DualControl } from './dual-control.js';
 import type { RequestContext } from './request-context.js';
 
-const DENIALS = new Set(['ERR_ACCESS_DENIED', 'ERR_UNAUTHENTICATED']);
+const DENIALS = new Set(['ERR_ACCESS_DENIED', 'ERR_UNAUTHENTICATED', 'ERR_APPROVAL_REQUIRED']);
 
 export interface Operation {
   /** Non-secret facts for the audit event (sizes, spec, encryption-context keys, version). */
   readonly details: Record<string, unknown>;
   /**
-   * Authorizes the caller for this operation (or for `action`, e.g. ReEncryptFrom) on `key` (null for
-   * account-level actions), with the request's condition facts. @throws AccessDeniedError
+   * Authorizes the caller for this operation (or for `action`, e.g. ReEncryptFrom) on `target` (a key, another
+   * resource by ARN, or null for account-level actions), with the request's condition facts; then, when dual
+   * control gates the operation and the change is `sensitive` (default true), requires a consumed approval.
+   * @throws AccessDeniedError, ApprovalRequiredError
    */
-  authorize(key: KeyRecord | null, action?: string, conditions?: Conditions): Promise<void>;
+  authorize(target: Target, action?: string, conditions?: Conditions, options?: { sensitive?: boolean }): Promise<void>;
   /** Records that a rule of the operation itself allowed the caller (e.g. a grant's retiring principal). */
   authorizedBy(key: KeyRecord, rule: string): void;
   /** Records the attempt durably; call right before the first state change. */
   beforeChange(): Promise<void>;
 }
 
+export interface RunOptions {
+  readOnly: boolean;
+  /** The action the operation is authorized as, when not `kms:<name>` (e.g. `datadefender:CreatePrincipal`). */
+  action?: string;
+}
+
 export type RunOperation = <T>(
   ctx: RequestContext,
   name: string,
-  options: { readOnly: boolean },
+  options: RunOptions,
   perform: (op: Operation) => Promise<T>,
 ) => Promise<T>;
 
-export function createOperationRunner(deps: { audit: AuditLog; access: AccessControl; clock: Clock }): RunOperation {
-  const { audit, access, clock } = deps;
-  return async <T>(ctx: RequestContext, name: string, { readOnly }: { readOnly: boolean }, perform: (op: Operation) => Promise<T>) => {
+export function createOperationRunner(deps: { audit: AuditLog; access: AccessControl; clock: Clock; dualControl: DualControl }): RunOperation {
+  const { audit, access, clock, dualControl } = deps;
+  return async <T>(ctx: RequestContext, name: string, { readOnly, action: defaultAction = name }: RunOptions, perform: (op: Operation) => Promise<T>) => {
     let resource: string | null = null;
     let authorized = false;
     const details: Record<string, unknown> = {};
@@ -63,12 +77,16 @@ export function createOperationRunner(deps: { audit: AuditLog; access: AccessCon
     });
     const op: Operation = {
       details,
-      async authorize(key, action = name, conditions) {
-        const arn = key === null ? null : access.arnOf(key);
+      async authorize(target, action = defaultAction, conditions, options) {
+        const arn = target === null ? null : isKeyTarget(target) ? access.arnOf(target) : target.arn;
         resource ??= arn;
-        const decision = await access.authorize(ctx.caller, action, key, conditions, { sourceIp: ctx.sourceIp, now: clock.now() });
+        const decision = await access.authorize(ctx.caller, action, target, conditions, { sourceIp: ctx.sourceIp, now: clock.now() });
         details.authorization ??= decision;
         if (decision.decision !== 'allow') throw accessDenied(ctx.caller.arn, action, arn);
+        if (options?.sensitive !== false && dualControl.requires(name)) {
+          const approval = await dualControl.gate(ctx, { operation: action, resource: arn, summary: { ...details, authorization: undefined } }, op.beforeChange);
+          details.approval = { id: approval.id, requestedBy: approval.requesterArn, approvedBy: approval.approverArn };
+        }
         authorized = true;
       },
       authorizedBy(key, rule) {
@@ -79,12 +97,22 @@ export function createOperationRunner(deps: { audit: AuditLog; access: AccessCon
       beforeChange: () => audit.record(event('attempt', null)),
     };
 
+    /** A missing key or alias named by a caller who may not act on it: the answer an existing key would give. */
+    const masked = async (failure: DataDefenderError): Promise<DataDefenderError> => {
+      if (!(failure instanceof NotFoundError) || failure.resource === undefined) return failure;
+      const decision = await access.authorize(ctx.caller, defaultAction, { arn: failure.resource }, undefined, { sourceIp: ctx.sourceIp, now: clock.now() });
+      if (decision.decision === 'allow') return failure;
+      details.authorization ??= decision;
+      resource ??= failure.resource;
+      return accessDenied(ctx.caller.arn, defaultAction, failure.resource);
+    };
+
     let result: T;
     try {
       result = await perform(op);
       if (!authorized) throw new InternalError({ cause: new Error(`${name} returned without authorizing`) });
     } catch (err) {
-      const failure = toDataDefenderError(err);
+      const failure = authorized ? toDataDefenderError(err) : await masked(toDataDefenderError(err));
       const outcome = DENIALS.has(failure.code) ? 'denied' : 'failure';
       await audit.record(event(outcome, failure.code));
       if (ctx.audit) ctx.audit.recorded = true;

@@ -110,7 +110,10 @@ export function createGrants(kc: KeyContext) {
     create(ctx: RequestContext, input: CreateGrantInput): Promise<{ grantId: string; grantToken: string }> {
       return run(ctx, 'CreateGrant', { readOnly: false }, async (op) => {
         Object.assign(op.details, { granteePrincipal: input.granteePrincipal, operations: input.operations, name: input.name ?? null });
-        const key = await managedKey(op, input.keyId);
+        const key = await resolver.resolve(input.keyId, { allowAlias: false });
+        await op.authorize(key, undefined, {
+          grant: { operations: input.operations, granteePrincipal: input.granteePrincipal, ...(input.retiringPrincipal ? { retiringPrincipal: input.retiringPrincipal } : {}) },
+        });
         assertState('use', key.state, keyArn(scope, key.id));
         const allowed = operationsFor(key);
         const unknown = input.operations.filter((o) => !allowed.includes(o));

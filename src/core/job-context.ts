@@ -2,7 +2,7 @@ import { randomUuid } from '../crypto/index.js';
 import type { AccountScope } from './arn.js';
 import { partitionOf } from './arn.js';
 import type { RequestContext } from './request-context.js';
-import { SYSTEM_ROLE } from '../policy/roles.js';
+import { SYSTEM_ROLE } from '../policy/built-in-roles.js';
 
 /** Request context for one step of a background job (rotation, deletion): audited like any request. */
 export function jobContext(scope: AccountScope): RequestContext {

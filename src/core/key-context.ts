@@ -1,7 +1,7 @@
 import type { Clock } from '../ports/clock.js';
 import type { RootOfTrust } from '../ports/root-of-trust.js';
 import type { KeyRecord, Storage } from '../ports/storage.js';
-import type { KeyPolicyEngine } from '../policy/authorize.js';
+import type { PolicyEngine } from '../policy/authorize.js';
 import type { AccountScope } from './arn.js';
 import { keyArn } from './arn.js';
 import type { RunOperation } from './audited-operation.js';
@@ -18,7 +18,7 @@ export interface KeyContext {
   scope: AccountScope;
   resolver: KeyResolver;
   settings: { defaultRotationPeriodDays: number };
-  policies: KeyPolicyEngine;
+  policies: PolicyEngine;
   root: RootOfTrust;
 }
 

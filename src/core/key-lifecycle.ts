@@ -6,12 +6,13 @@ import { randomUuid } from '../crypto/index.js';
 import { ValidationError } from '../errors/index.js';
 import type { KeyPatch, KeyRecord, Page } from '../ports/storage.js';
 import { applyTransition } from './key-transition.js';
-import { keyArn } from './arn.js';
+import { aliasCondition, keyArn } from './arn.js';
 import type { RequestContext } from './request-context.js';
 import { addDays, describeRecord, type KeyContext, type KeyDescription } from './key-context.js';
 import { assertState, type StateRule } from './key-state-rules.js';
 import { KEY_SPECS, isKeySpec, newMaterial } from './key-specs.js';
 import { checkPolicy } from './key-policies.js';
+import type { Conditions } from './access-control.js';
 import { LIMITS, checkDescription, checkInteger, checkTags } from './limits.js';
 
 export interface CreateKeyInput {
@@ -38,11 +39,12 @@ export function createKeyLifecycle(kc: KeyContext) {
     identifier: string,
     rule: StateRule,
     patchFor: (key: KeyRecord) => KeyPatch,
+    conditions?: Conditions,
   ): Promise<KeyDescription> =>
     run(ctx, name, { readOnly: false }, async (op) => {
       const key = await resolver.resolve(identifier, { allowAlias: false });
       const arn = keyArn(scope, key.id);
-      await op.authorize(key);
+      await op.authorize(key, undefined, conditions);
       assertState(rule, key.state, arn);
       const patch = patchFor(key);
       await op.beforeChange();
@@ -53,7 +55,7 @@ export function createKeyLifecycle(kc: KeyContext) {
     /** @throws ValidationError, AccessDeniedError, AuditUnavailableError */
     create(ctx: RequestContext, input: CreateKeyInput): Promise<KeyDescription> {
       return run(ctx, 'CreateKey', { readOnly: false }, async (op) => {
-        await op.authorize(null);
+        await op.authorize(null, undefined, input.tags ? { requestTags: input.tags } : undefined);
         const keySpec = input.keySpec ?? 'SYMMETRIC_DEFAULT';
         if (!isKeySpec(keySpec)) throw new ValidationError(`KeySpec ${keySpec} is not supported.`);
         const spec = KEY_SPECS[keySpec];
@@ -105,7 +107,7 @@ export function createKeyLifecycle(kc: KeyContext) {
     describe(ctx: RequestContext, identifier: string): Promise<KeyDescription> {
       return run(ctx, 'DescribeKey', { readOnly: true }, async (op) => {
         const key = await resolver.resolve(identifier, { allowAlias: true });
-        await op.authorize(key);
+        await op.authorize(key, undefined, aliasCondition(identifier));
         return describeRecord(scope, key);
       });
     },
@@ -130,7 +132,7 @@ export function createKeyLifecycle(kc: KeyContext) {
       mutate(ctx, 'DisableKey', identifier, 'toggle', () => ({ state: 'Disabled' })),
 
     tag: (ctx: RequestContext, identifier: string, tags: Record<string, string>) =>
-      mutate(ctx, 'TagResource', identifier, 'manage', (key) => ({ tags: checkTags({ ...key.tags, ...tags }) })),
+      mutate(ctx, 'TagResource', identifier, 'manage', (key) => ({ tags: checkTags({ ...key.tags, ...tags }) }), { requestTags: tags }),
 
     untag: (ctx: RequestContext, identifier: string, tagKeys: readonly string[]) =>
       mutate(ctx, 'UntagResource', identifier, 'manage', (key) => ({

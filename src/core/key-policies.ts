@@ -7,7 +7,7 @@
  * bypasses it explicitly; policies are at most 32 KB.
  */
 import { MalformedPolicyError, NotFoundError } from '../errors/index.js';
-import type { KeyPolicyEngine } from '../policy/authorize.js';
+import type { PolicyEngine } from '../policy/authorize.js';
 import { keyArn } from './arn.js';
 import type { KeyContext } from './key-context.js';
 import { applyTransition } from './key-transition.js';
@@ -55,8 +55,8 @@ export function createKeyPolicies(kc: KeyContext) {
 }
 
 /** Validates a policy for a key and runs the lockout safety check. @throws MalformedPolicyError */
-export function checkPolicy(engine: KeyPolicyEngine, policy: string, ctx: RequestContext, arn: string, bypass: boolean): string {
-  engine.validate(policy);
+export function checkPolicy(engine: PolicyEngine, policy: string, ctx: RequestContext, arn: string, bypass: boolean): string {
+  engine.validateKeyPolicy(policy);
   if (!bypass && engine.decide({ caller: ctx.caller, action: 'PutKeyPolicy', resource: arn, keyPolicy: policy }).decision !== 'allow') {
     throw new MalformedPolicyError(
       'The new key policy will not allow you to update the key policy in the future. Set BypassPolicyLockoutSafetyCheck to true to put it anyway.',

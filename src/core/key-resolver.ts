@@ -38,7 +38,7 @@ export function createKeyResolver(deps: { storage: Storage; scope: AccountScope 
 
   const load = async (keyId: string) => {
     const key = await storage.getKey(keyId);
-    if (!key) throw new NotFoundError(`Key '${keyArn(scope, keyId)}' does not exist`);
+    if (!key) throw new NotFoundError(`Key '${keyArn(scope, keyId)}' does not exist`, { resource: keyArn(scope, keyId) });
     return key;
   };
 
@@ -48,7 +48,7 @@ export function createKeyResolver(deps: { storage: Storage; scope: AccountScope 
       if ('keyId' in t) return load(t.keyId);
       if (!allowAlias) throw invalid(identifier);
       const alias = await storage.getAlias(t.alias);
-      if (!alias) throw new NotFoundError(`Alias ${aliasArn(scope, t.alias)} is not found.`);
+      if (!alias) throw new NotFoundError(`Alias ${aliasArn(scope, t.alias)} is not found.`, { resource: aliasArn(scope, t.alias) });
       return load(alias.keyId);
     },
   };

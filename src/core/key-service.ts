@@ -21,17 +21,19 @@ import { createKeySigning } from './key-signing.js';
 import { createSharedSecrets } from './shared-secrets.js';
 import { createMaterialCache } from './material-cache.js';
 import { withReadCache } from './cached-storage.js';
-import type { KeyPolicyEngine } from '../policy/authorize.js';
+import type { PolicyEngine } from '../policy/authorize.js';
 import { createAccessControl } from './access-control.js';
 import { createGrants } from './grants.js';
 import { createKeyPolicies } from './key-policies.js';
 import { createKeyImport } from './key-import.js';
+import { createApprovals } from './approvals.js';
+import { createDualControl, type DualControlSettings } from './dual-control.js';
 
 export interface KeyServiceDeps {
   storage: Storage;
   root: RootOfTrust;
   audit: AuditLog;
-  policies: KeyPolicyEngine;
+  policies: PolicyEngine;
   clock: Clock;
   scope: AccountScope;
   settings: {
@@ -40,6 +42,7 @@ export interface KeyServiceDeps {
     keyCacheTtlSeconds: number;
     /** How long key records and aliases may be served from memory; changes by other processes show within it. */
     metadataCacheMs: number;
+    dualControl: DualControlSettings;
   };
 }
 
@@ -47,6 +50,8 @@ export function createKeyService(deps: KeyServiceDeps) {
   const { root, audit, policies, clock, scope, settings } = deps;
   const storage = withReadCache(deps.storage, { ttlMs: settings.metadataCacheMs, maxEntries: settings.keyCacheSize });
   const cache = createMaterialCache({ maxEntries: settings.keyCacheSize, ttlMs: settings.keyCacheTtlSeconds * 1000 });
+  const access = createAccessControl({ policies, storage, scope });
+  const dualControl = createDualControl({ storage: deps.storage, clock, settings: settings.dualControl });
   const kc: KeyContext = {
     storage,
     clock,
@@ -56,7 +61,7 @@ export function createKeyService(deps: KeyServiceDeps) {
     resolver: createKeyResolver({ storage, scope }),
     policies,
     root,
-    run: createOperationRunner({ audit, access: createAccessControl({ decide: policies.decide, storage, scope }), clock }),
+    run: createOperationRunner({ audit, access, clock, dualControl }),
   };
   return {
     keys: createKeyLifecycle(kc),
@@ -71,6 +76,9 @@ export function createKeyService(deps: KeyServiceDeps) {
     keyPolicies: createKeyPolicies(kc),
     keyImport: createKeyImport(kc),
     auditTrail: createAuditTrail(kc),
+    approvals: createApprovals({ ...kc, storage: deps.storage }, access),
+    /** Whether dual control is on and what it gates (for status). */
+    dualControl: settings.dualControl,
     /** The account and region keys live in (for ARNs in responses). */
     scope,
     /** For front ends that audit requests rejected before reaching a use case (e.g. failed authentication). */

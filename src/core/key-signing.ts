@@ -10,7 +10,7 @@ import { publicKeyFromPrivate, sign, verify, type MessageType, type SigningAlgor
 import type { KeyContext } from './key-context.js';
 import { algorithmsOf } from './key-specs.js';
 import { checkAlgorithm, isAsymmetric, keyForUse } from './key-use.js';
-import { keyArn } from './arn.js';
+import { aliasCondition, keyArn } from './arn.js';
 import { assertState } from './key-state-rules.js';
 import type { RequestContext } from './request-context.js';
 
@@ -58,7 +58,7 @@ export function createKeySigning(kc: KeyContext) {
       return run(ctx, 'GetPublicKey', { readOnly: true }, async (op) => {
         const key = await kc.resolver.resolve(identifier, { allowAlias: true });
         const arn = keyArn(kc.scope, key.id);
-        await op.authorize(key);
+        await op.authorize(key, undefined, aliasCondition(identifier));
         assertState('use', key.state, arn);
         if (!isAsymmetric(key)) throw new UnsupportedError(`${arn} is not an asymmetric key; it has no public key.`);
         return { keyArn: arn, publicKey: await publicKeyOf(key.id, key.currentVersion), key, algorithms: algorithmsOf(key.keySpec, key.keyUsage) };

@@ -5,7 +5,7 @@
  */
 import { InvalidKeyUsageError } from '../errors/index.js';
 import type { KeyRecord } from '../ports/storage.js';
-import { keyArn } from './arn.js';
+import { aliasCondition, keyArn } from './arn.js';
 import type { Conditions } from './access-control.js';
 import type { Operation } from './audited-operation.js';
 import type { KeyContext } from './key-context.js';
@@ -29,7 +29,7 @@ export async function keyForUse(
 ): Promise<UsableKey> {
   const key = await kc.resolver.resolve(identifier, { allowAlias: true });
   const arn = keyArn(kc.scope, key.id);
-  await op.authorize(key, action, conditions);
+  await op.authorize(key, action, { ...conditions, ...aliasCondition(identifier) });
   assertState('use', key.state, arn);
   if (key.keyUsage !== usage) throw new InvalidKeyUsageError(`${arn} key usage is ${key.keyUsage} which is not valid for ${operation}.`);
   return { key, arn };

@@ -23,7 +23,14 @@ const define = (code: ErrorCode) =>
   };
 
 export class ValidationError extends define('ERR_VALIDATION') {}
-export class NotFoundError extends define('ERR_NOT_FOUND') {}
+/** Something named by the request does not exist; `resource` is its ARN when it is a key or an alias. */
+export class NotFoundError extends DataDefenderError {
+  readonly resource: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; resource?: string }) {
+    super('ERR_NOT_FOUND', message, options);
+    this.resource = options?.resource;
+  }
+}
 export class AlreadyExistsError extends define('ERR_ALREADY_EXISTS') {}
 export class InvalidAliasNameError extends define('ERR_INVALID_ALIAS_NAME') {}
 export class InvalidMarkerError extends define('ERR_INVALID_MARKER') {}
@@ -55,6 +62,18 @@ export class UnauthenticatedError extends DataDefenderError {
   }
 }
 export class AccessDeniedError extends define('ERR_ACCESS_DENIED') {}
+/**
+ * Dual control: the operation needs a second principal's approval. A pending approval request exists; its id is
+ * in the message and in `approvalId`.
+ */
+export class ApprovalRequiredError extends DataDefenderError {
+  constructor(
+    message: string,
+    readonly approvalId: string,
+  ) {
+    super('ERR_APPROVAL_REQUIRED', message);
+  }
+}
 export class PayloadTooLargeError extends define('ERR_PAYLOAD_TOO_LARGE') {}
 export class SealedError extends define('ERR_SEALED') {}
 export class DependencyError extends define('ERR_DEPENDENCY') {}

@@ -11,9 +11,10 @@
  * - No stateless session tickets: Node never rotates the ticket key it generates at start, so a ticket key stolen
  *   from memory would decrypt every recorded session that resumed with it (loss of forward secrecy).
  * - No renegotiation (TLS 1.2; TLS 1.3 has none): it is a DoS lever and the root of the 2009 prefix attack.
- * - With `caPem`, clients MAY present a certificate issued by that CA (mTLS); the handshake still succeeds without
- *   one, so token and SigV4 clients keep working. A presented certificate is authenticated only when
- *   `socket.authorized === true`: the identity layer must check that, never `getPeerCertificate()` alone.
+ * - With `caPem`, clients MAY present a certificate (mTLS); the handshake still succeeds without one, so token and
+ *   SigV4 clients keep working. The handshake proves the client holds the certificate's key; `socket.authorized`
+ *   says whether it chains to `caPem`. The identity layer authenticates only certificates mapped to a principal by
+ *   their exact fingerprint (identity/certificate-authenticator.ts), never `getPeerCertificate()` alone.
  */
 import { constants } from 'node:crypto';
 import type { ServerOptions } from 'node:https';

@@ -12,27 +12,30 @@ import type { Storage } from '../ports/storage.js';
 import type { Caller } from '../policy/authorize.js';
 import { createLruCache } from '../core/lru-cache.js';
 import { hashToken } from './credentials.js';
+import type { CallerDirectory } from './caller-directory.js';
 
 const TOKEN = /^Bearer (ddt_[A-Za-z0-9_-]{43})$/;
 
 export type BearerAuthenticator = (authorization: string | undefined) => Promise<Caller>;
 
-export function createBearerAuthenticator(deps: { storage: Storage; clock: Clock; cacheMs?: number }): BearerAuthenticator {
-  const { storage, clock, cacheMs = 1000 } = deps;
-  const cache = createLruCache<{ caller: Caller; expiresAt: Date | null }>({ maxEntries: 10_000, ttlMs: cacheMs });
+export function createBearerAuthenticator(deps: { storage: Storage; callers: CallerDirectory; clock: Clock; cacheMs?: number }): BearerAuthenticator {
+  const { storage, callers, clock, cacheMs = 1000 } = deps;
+  const cache = createLruCache<{ principalId: string; credential: string; expiresAt: Date | null }>({ maxEntries: 10_000, ttlMs: cacheMs });
   const refuse = () => new UnauthenticatedError('A valid bearer token is required.');
   return async (authorization) => {
     const match = authorization === undefined ? null : TOKEN.exec(authorization);
     if (!match) throw refuse();
     const presented = match[1]!;
-    const hit = cache.get(presented);
-    if (hit && (hit.expiresAt === null || hit.expiresAt > clock.now())) return hit.caller;
-    const token = await storage.getToken(hashToken(presented));
-    if (!token || (token.expiresAt !== null && token.expiresAt <= clock.now())) throw refuse();
-    const principal = await storage.getPrincipal(token.principalId);
-    if (!principal || principal.disabled) throw refuse();
-    const caller = { principalId: principal.id, arn: principal.arn, roles: principal.roles, credential: `token:${token.accessor}` };
-    cache.set(presented, { caller, expiresAt: token.expiresAt });
+    let known = cache.get(presented);
+    if (!known) {
+      const token = await storage.getToken(hashToken(presented));
+      if (!token) throw refuse();
+      known = { principalId: token.principalId, credential: `token:${token.accessor}`, expiresAt: token.expiresAt };
+      cache.set(presented, known);
+    }
+    if (known.expiresAt !== null && known.expiresAt <= clock.now()) throw refuse();
+    const caller = await callers(known.principalId, known.credential);
+    if (!caller) throw refuse();
     return caller;
   };
 }

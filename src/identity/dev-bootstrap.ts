@@ -1,17 +1,21 @@
 /**
- * Dev mode's administrator: a principal `admin` with the administrator role, a bearer token and an access key,
+ * Dev mode's administrator: a principal `admin` with the administrator and data-engineer roles (so one developer can
+ * both manage and use keys; production separates them), a bearer token and an access key,
  * written to DIR/dev-credentials.json (mode 0600) per the dev-mode contract (DESIGN.md §6).
  * Restarting on the same data dir keeps the file and its credentials; if the file is gone, new credentials
  * are issued for the same principal.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { SecretBytes, randomUuid } from '../crypto/index.js';
-import { AlreadyExistsError } from '../errors/index.js';
+import { AlreadyExistsError, LimitExceededError } from '../errors/index.js';
 import type { RootOfTrust } from '../ports/root-of-trust.js';
 import type { PrincipalRecord, Storage } from '../ports/storage.js';
 import { partitionOf, type AccountScope } from '../core/arn.js';
 import { accessKeyAad, newAccessKeyPair, newBearerToken } from './credentials.js';
-import { ADMINISTRATOR_ROLE } from '../policy/roles.js';
+import { ADMINISTRATOR_ROLE } from '../policy/built-in-roles.js';
+
+/** The dev administrator's roles. */
+export const DEV_ADMIN_ROLES = [ADMINISTRATOR_ROLE, 'data-engineer'];
 
 export interface DevCredentials {
   endpoint: string;
@@ -30,10 +34,14 @@ async function ensureAdmin(storage: Storage, scope: AccountScope, now: Date): Pr
   const admin: PrincipalRecord = {
     id: randomUuid(),
     name: 'admin',
+    kind: 'user',
     arn: `arn:${partitionOf(scope.region)}:iam::${scope.accountId}:user/admin`,
-    roles: [ADMINISTRATOR_ROLE],
+    roles: DEV_ADMIN_ROLES,
+    policies: [],
+    tags: {},
     disabled: false,
     createdAt: now,
+    updatedAt: now,
   };
   try {
     await storage.createPrincipal(admin);
@@ -84,7 +92,9 @@ async function issue(
   await storage.createToken({ hash: token.hash, accessor: token.accessor, principalId: admin.id, createdAt: now, expiresAt: null });
   const pair = newAccessKeyPair();
   const secretWrapped = await root.wrap(SecretBytes.copyOf(Buffer.from(pair.secret, 'utf8')), accessKeyAad(pair.id));
-  await storage.createAccessKey({ id: pair.id, principalId: admin.id, secretWrapped, status: 'Active', createdAt: now });
+  if (!(await storage.createAccessKey({ id: pair.id, principalId: admin.id, secretWrapped, status: 'Active', createdAt: now, expiresAt: null }, 2))) {
+    throw new LimitExceededError('The dev administrator already has two active access keys; delete one (datadefender access-key delete).');
+  }
   return {
     endpoint: where.endpoint,
     region: where.region,

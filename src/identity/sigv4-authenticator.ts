@@ -6,8 +6,8 @@
  *   `bad-signature` (InvalidSignatureException);
  * - a secret access key is unwrapped by the root of trust only to derive the day's signing key, then destroyed;
  *   derived signing keys are cached per (key id, day, region) and zeroed on eviction;
- * - the access-key record is re-read at least every `cacheMs`, so deactivation, deletion and a disabled principal
- *   take effect within it, whatever the signing-key cache holds.
+ * - the access-key record and the principal are re-read at least every `cacheMs`, so deactivation, deletion and a
+ *   disabled principal take effect within it, whatever the signing-key cache holds; an expired key fails at once.
  */
 import { deriveSigV4SigningKey, type SecretBytes } from '../crypto/index.js';
 import { UnauthenticatedError } from '../errors/index.js';
@@ -16,6 +16,7 @@ import type { RootOfTrust } from '../ports/root-of-trust.js';
 import type { Storage } from '../ports/storage.js';
 import type { Caller } from '../policy/authorize.js';
 import { createLruCache } from '../core/lru-cache.js';
+import type { CallerDirectory } from './caller-directory.js';
 import { accessKeyAad } from './credentials.js';
 import { checkSignature, prepareVerification, type SignedRequest } from './sigv4.js';
 
@@ -25,19 +26,21 @@ const SIGNING_KEY_TTL_MS = 15 * 60_000;
 const UNRECOGNIZED = 'The security token included in the request is invalid.';
 
 interface KnownKey {
-  caller: Caller;
+  principalId: string;
   secretWrapped: Uint8Array;
+  expiresAt: Date | null;
 }
 
 export function createSigV4Authenticator(deps: {
   storage: Storage;
+  callers: CallerDirectory;
   root: RootOfTrust;
   clock: Clock;
   region: string;
   service?: string;
   cacheMs?: number;
 }): SigV4Authenticator {
-  const { storage, root, clock, region, service = 'kms', cacheMs = 1000 } = deps;
+  const { storage, callers, root, clock, region, service = 'kms', cacheMs = 1000 } = deps;
   const records = createLruCache<KnownKey>({ maxEntries: 10_000, ttlMs: cacheMs });
   const signingKeys = createLruCache<SecretBytes>({
     maxEntries: 10_000,
@@ -47,17 +50,14 @@ export function createSigV4Authenticator(deps: {
   const unrecognized = () => new UnauthenticatedError(UNRECOGNIZED, 'unknown-credential');
 
   const lookup = async (accessKeyId: string): Promise<KnownKey> => {
-    const hit = records.get(accessKeyId);
-    if (hit) return hit;
-    const record = await storage.getAccessKey(accessKeyId);
-    if (!record || record.status !== 'Active') throw unrecognized();
-    const principal = await storage.getPrincipal(record.principalId);
-    if (!principal || principal.disabled) throw unrecognized();
-    const known = {
-      caller: { principalId: principal.id, arn: principal.arn, roles: principal.roles, credential: `access-key:${record.id}` },
-      secretWrapped: record.secretWrapped,
-    };
-    records.set(accessKeyId, known);
+    let known = records.get(accessKeyId);
+    if (!known) {
+      const record = await storage.getAccessKey(accessKeyId);
+      if (!record || record.status !== 'Active') throw unrecognized();
+      known = { principalId: record.principalId, secretWrapped: record.secretWrapped, expiresAt: record.expiresAt };
+      records.set(accessKeyId, known);
+    }
+    if (known.expiresAt !== null && known.expiresAt <= clock.now()) throw unrecognized();
     return known;
   };
 
@@ -78,6 +78,8 @@ export function createSigV4Authenticator(deps: {
       signingKeys.set(cacheKey, signingKey);
     }
     checkSignature(plan, signingKey);
-    return known.caller;
+    const caller = await callers(known.principalId, `access-key:${accessKeyId}`);
+    if (!caller) throw unrecognized();
+    return caller;
   };
 }

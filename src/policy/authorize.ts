@@ -1,41 +1,58 @@
+/** An identity policy attached to a principal: its name and its document (JSON text). */
+export interface AttachedPolicy {
+  readonly name: string;
+  readonly document: string;
+}
+
 /** Who is calling, as far as authorization is concerned. Built by identity/ after authentication. */
 export interface Caller {
   principalId: string;
   /** Principal ARN, e.g. arn:aws:iam::111122223333:user/admin. */
   arn: string;
+  /** Built-in role names (built-in-roles.ts). */
   roles: readonly string[];
-  /** `token:<accessor>`, `access-key:<id>`, `job`. */
+  /** Managed policies attached to the principal. */
+  policies?: readonly AttachedPolicy[];
+  /** The principal's tags (`aws:PrincipalTag/<k>`). */
+  tags?: Readonly<Record<string, string>>;
+  /** `token:<accessor>`, `access-key:<id>`, `certificate:<sha256>`, `job`. */
   credential: string;
 }
+
+/** Condition facts: `kms:EncryptionContext:<k>`, `kms:KeySpec`, ... by lower-cased name. */
+export type ConditionFacts = Readonly<Record<string, string | readonly string[] | number | boolean | Date>>;
 
 /** What a request asks, in the terms policies speak. */
 export interface AccessRequest {
   caller: Caller;
-  /** AWS KMS operation name (`Encrypt`, `ReEncryptFrom`, ...); policies see it as `kms:<action>`. */
+  /** AWS KMS operation name (`Encrypt`, `ReEncryptFrom`, ...: policies see `kms:<name>`) or `datadefender:<name>`. */
   action: string;
-  /** The key ARN, or null for account-level actions (CreateKey, ListKeys, ...). */
+  /** The key ARN (or another resource's ARN), or null for account-level actions (CreateKey, ListKeys, ...). */
   resource: string | null;
-  /** The key policy document (JSON text); null means the default key policy; undefined for account-level actions. */
+  /** The key policy document (JSON text); null means the default key policy; undefined when the resource is no key. */
   keyPolicy?: string | null;
-  /** Condition facts of the request: `kms:EncryptionContext:<k>`, `kms:KeySpec`, ... (lower-cased names). */
-  conditions?: Readonly<Record<string, string | readonly string[] | number | boolean | Date>>;
+  conditions?: ConditionFacts;
 }
 
 /** The outcome and the statement that decided it (for the audit trail). */
 export interface AccessDecision {
   decision: 'allow' | 'deny' | 'implicit-deny';
-  /** e.g. `role:administrator`, `key-policy:<Sid or index>`, `grant:<id>`. */
+  /** e.g. `role:administrator:<Sid>`, `policy:<name>:<Sid>`, `key-policy:<Sid>`, `grant:<id>`. */
   by?: string;
 }
 
-/** A pure decision over identity permissions and the key policy (grants are checked by the core afterwards). */
+/** A pure decision over identity policies and the key policy (grants are checked by the core afterwards). */
 export type Decide = (request: AccessRequest) => AccessDecision;
 
-/** Key policy documents: validation, AWS's default policy, and the decision that uses them. */
-export interface KeyPolicyEngine {
+/** Policy documents: validation, AWS's default key policy, and the decision that uses them. */
+export interface PolicyEngine {
   /** @throws MalformedPolicyError (ERR_MALFORMED_POLICY) with the reason. */
-  validate(policy: string): void;
+  validateKeyPolicy(policy: string): void;
+  /** @throws MalformedPolicyError (ERR_MALFORMED_POLICY) with the reason. */
+  validateIdentityPolicy(policy: string): void;
   /** AWS's default key policy for `accountId`, as JSON text. */
   defaultKeyPolicy(accountId: string): string;
+  /** True when a policy that takes part in `request` tests the (lower-cased) condition key (for facts that cost I/O). */
+  usesConditionKey(request: AccessRequest, key: string): boolean;
   decide: Decide;
 }

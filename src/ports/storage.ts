@@ -91,34 +91,101 @@ export interface GrantRecord {
   createdAt: Date;
 }
 
+export const PRINCIPAL_KINDS = ['user', 'service'] as const;
+/** `user` (a person; ARN `user/<name>`) or `service` (a service account; ARN `role/<name>`). */
+export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number];
+
 export interface PrincipalRecord {
+  /** Lower-case UUID v4. */
   id: string;
+  /** Unique; IAM user-name characters `[A-Za-z0-9+=,.@_-]`, 1-64. */
   name: string;
+  kind: PrincipalKind;
   /** `arn:aws:iam::<account>:user/<name>` or `role/<name>`. */
   arn: string;
+  /** Built-in role names (policy/built-in-roles.ts). */
   roles: string[];
+  /** Names of attached managed policies (each exists in the policies table). */
+  policies: string[];
+  tags: Record<string, string>;
   disabled: boolean;
   createdAt: Date;
+  updatedAt: Date;
 }
+
+export type PrincipalPatch = Partial<Pick<PrincipalRecord, 'roles' | 'policies' | 'tags' | 'disabled'>>;
 
 export interface TokenRecord {
   /** SHA-256 of the token, hex. The token itself is never stored. */
   hash: string;
-  /** Public handle to list and revoke the token by. */
+  /** Public handle to list and revoke the token by; unique. */
   accessor: string;
   principalId: string;
   createdAt: Date;
   expiresAt: Date | null;
 }
 
+export type AccessKeyStatus = 'Active' | 'Inactive';
+
 export interface AccessKeyRecord {
-  /** `AKIA...`-style id, 20 chars. */
+  /** `DDAK...`-style id, 20 chars. */
   id: string;
   principalId: string;
   /** The secret access key wrapped by the root of trust (AAD binds the key id). */
   secretWrapped: Uint8Array;
-  status: 'Active' | 'Inactive';
+  status: AccessKeyStatus;
   createdAt: Date;
+  /** After this instant the key no longer authenticates; null for no expiry. */
+  expiresAt: Date | null;
+}
+
+/** A customer-managed identity policy (IAM-style JSON document) that principals can have attached. */
+export interface ManagedPolicyRecord {
+  /** Unique; `[A-Za-z0-9+=,.@_-]`, 1-128. */
+  name: string;
+  description: string;
+  /** The policy document, JSON text, at most 32 KB. */
+  document: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A client certificate (mTLS) mapped to a principal, by the SHA-256 fingerprint of its DER encoding. */
+export interface ClientCertificateRecord {
+  /** 64 lower-case hex chars. */
+  fingerprint: string;
+  principalId: string;
+  /** Subject DN, for people reading lists. */
+  subject: string;
+  notAfter: Date;
+  createdAt: Date;
+}
+
+export const APPROVAL_STATUSES = ['Pending', 'Approved', 'Rejected', 'Consumed'] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+/** A dual-control approval request for one sensitive operation. */
+export interface ApprovalRecord {
+  /** Lower-case UUID v4. */
+  id: string;
+  /** The action requested, as authorized: an AWS operation (`ScheduleKeyDeletion`) or `datadefender:<Operation>`. */
+  operation: string;
+  /** The ARN the operation acts on, or null. */
+  resource: string | null;
+  /** SHA-256 hex of the canonical request; the approved operation runs only for an identical request. */
+  requestDigest: string;
+  /** Non-secret description of the request for the approver (no plaintext, material or secrets). */
+  summary: Record<string, unknown>;
+  requesterId: string;
+  requesterArn: string;
+  status: ApprovalStatus;
+  approverId: string | null;
+  approverArn: string | null;
+  createdAt: Date;
+  /** Pending and Approved requests lapse at this instant. */
+  expiresAt: Date;
+  decidedAt: Date | null;
+  consumedAt: Date | null;
 }
 
 /**
@@ -195,13 +262,78 @@ export interface Storage extends AuditSink {
   /** False when it did not exist. */
   deleteGrant(keyId: string, grantId: string): Promise<boolean>;
 
+  /** AlreadyExistsError when the name (or id) is taken; NotFoundError when an attached policy does not exist. */
   createPrincipal(principal: PrincipalRecord): Promise<void>;
   getPrincipal(id: string): Promise<PrincipalRecord | undefined>;
   getPrincipalByName(name: string): Promise<PrincipalRecord | undefined>;
+  /** Principals ordered by name. */
+  listPrincipals(page: PageRequest): Promise<Page<PrincipalRecord>>;
+  /**
+   * Applies `patch` (replacing whole fields) and sets updatedAt = `now`; undefined when the principal does not exist.
+   * NotFoundError when a policy named in `patch.policies` does not exist.
+   */
+  updatePrincipal(id: string, patch: PrincipalPatch, now: Date): Promise<PrincipalRecord | undefined>;
+  /** Deletes the principal with its tokens, access keys and client certificates in one transaction. */
+  deletePrincipal(id: string): Promise<boolean>;
+
+  /** AlreadyExistsError when the hash or accessor is taken. */
   createToken(token: TokenRecord): Promise<void>;
   getToken(hash: string): Promise<TokenRecord | undefined>;
-  createAccessKey(key: AccessKeyRecord): Promise<void>;
+  getTokenByAccessor(accessor: string): Promise<TokenRecord | undefined>;
+  /** Tokens of one principal, oldest first. */
+  listTokens(principalId: string): Promise<TokenRecord[]>;
+  /** False when it did not exist. */
+  deleteToken(accessor: string): Promise<boolean>;
+
+  /**
+   * Inserts the key unless (when it is Active) the principal already has `maxActive` Active keys; the count and the
+   * insert are one serialized step, so concurrent creations cannot exceed the limit. Returns false (and changes nothing)
+   * at the limit. AlreadyExistsError when the id is taken.
+   */
+  createAccessKey(key: AccessKeyRecord, maxActive: number): Promise<boolean>;
   getAccessKey(id: string): Promise<AccessKeyRecord | undefined>;
+  /** Access keys of one principal, oldest first. */
+  listAccessKeys(principalId: string): Promise<AccessKeyRecord[]>;
+  /** Sets the status; activating respects `maxActive` like createAccessKey. */
+  setAccessKeyStatus(id: string, status: AccessKeyStatus, maxActive: number): Promise<'updated' | 'not-found' | 'limit'>;
+  /** False when it did not exist. */
+  deleteAccessKey(id: string): Promise<boolean>;
+
+  /** AlreadyExistsError when the name is taken. */
+  createPolicy(policy: ManagedPolicyRecord): Promise<void>;
+  getPolicy(name: string): Promise<ManagedPolicyRecord | undefined>;
+  /** Managed policies ordered by name. */
+  listPolicies(page: PageRequest): Promise<Page<ManagedPolicyRecord>>;
+  /** Replaces document and description, sets updatedAt; undefined when it does not exist. */
+  updatePolicy(name: string, patch: Pick<ManagedPolicyRecord, 'document' | 'description'>, now: Date): Promise<ManagedPolicyRecord | undefined>;
+  /** Deletes a policy no principal has attached. */
+  deletePolicy(name: string): Promise<'deleted' | 'not-found' | 'attached'>;
+
+  /** AlreadyExistsError when the fingerprint is mapped already. */
+  createClientCertificate(certificate: ClientCertificateRecord): Promise<void>;
+  getClientCertificate(fingerprint: string): Promise<ClientCertificateRecord | undefined>;
+  /** Certificates of one principal, oldest first. */
+  listClientCertificates(principalId: string): Promise<ClientCertificateRecord[]>;
+  deleteClientCertificate(fingerprint: string): Promise<boolean>;
+
+  createApproval(approval: ApprovalRecord): Promise<void>;
+  getApproval(id: string): Promise<ApprovalRecord | undefined>;
+  /** Approval requests ordered by (createdAt, id), optionally only those in one status. */
+  listApprovals(page: PageRequest & { status?: ApprovalStatus }): Promise<Page<ApprovalRecord>>;
+  /** The requests of one requester for one request digest (any status), oldest first. */
+  findApprovals(requesterId: string, requestDigest: string): Promise<ApprovalRecord[]>;
+  /**
+   * Approves or rejects, only if the request is Pending and expiresAt > now; sets approver and decidedAt.
+   * Returns the updated record, or undefined when the condition failed.
+   */
+  decideApproval(
+    id: string,
+    decision: 'Approved' | 'Rejected',
+    approver: { id: string; arn: string },
+    now: Date,
+  ): Promise<ApprovalRecord | undefined>;
+  /** Marks an Approved, unexpired request Consumed (once); false when the condition failed. */
+  consumeApproval(id: string, now: Date): Promise<boolean>;
 
   close(): Promise<void>;
 }

@@ -34,8 +34,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dd-grants-'));
   server = await startDevServer(dir);
   admin = kmsClient(server.credentials);
-  appCreds = await addPrincipal(dir, server.credentials, 'payments-app');
-  auditorCreds = await addPrincipal(dir, server.credentials, 'auditor');
+  appCreds = await addPrincipal(server.credentials, 'payments-app');
+  auditorCreds = await addPrincipal(server.credentials, 'auditor');
   app = kmsClient(appCreds);
   auditor = kmsClient(auditorCreds);
 });

@@ -33,7 +33,7 @@ beforeAll(async () => {
   server = await startDevServer(dir);
   account = server.credentials.accountId;
   admin = kmsClient(server.credentials);
-  appCreds = await addPrincipal(dir, server.credentials, 'ledger-app');
+  appCreds = await addPrincipal(server.credentials, 'ledger-app');
   app = kmsClient(appCreds);
 });
 

@@ -5,8 +5,9 @@ import { openLocalRootOfTrust } from '../../src/adapters/root-of-trust/local/loc
 import { openSqliteStorage } from '../../src/adapters/storage/sqlite/index.js';
 import { createAuditLog } from '../../src/audit/audit-log.js';
 import { createKeyService } from '../../src/core/key-service.js';
+import type { DualControlSettings } from '../../src/core/dual-control.js';
 import type { RequestContext } from '../../src/core/request-context.js';
-import { createKeyPolicyEngine } from '../../src/policy/key-policy-engine.js';
+import { createPolicyEngine } from '../../src/policy/policy-engine.js';
 import type { AuditEvent } from '../../src/ports/audit-sink.js';
 import type { Storage } from '../../src/ports/storage.js';
 
@@ -22,7 +23,7 @@ export function manualClock(start = new Date('2026-01-01T00:00:00Z')) {
   };
 }
 
-export function context(roles: string[] = ['administrator'], name = 'alice'): RequestContext {
+export function context(roles: string[] = ['administrator', 'data-engineer'], name = 'alice'): RequestContext {
   return {
     requestId: `req-${Math.random().toString(16).slice(2)}`,
     source: 'test',
@@ -48,7 +49,7 @@ export function faultySink(storage: Storage) {
 }
 
 /** A key service over real SQLite and the local root of trust in a temp dir, with a manual clock. */
-export async function coreFixture(options: { auditTimeoutMs?: number } = {}) {
+export async function coreFixture(options: { auditTimeoutMs?: number; dualControl?: DualControlSettings } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'dd-core-'));
   const storage = await openSqliteStorage({ file: join(dir, 'dd.db') });
   const root = await openLocalRootOfTrust(join(dir, 'root.key'));
@@ -59,10 +60,16 @@ export async function coreFixture(options: { auditTimeoutMs?: number } = {}) {
     storage,
     root,
     audit,
-    policies: createKeyPolicyEngine(),
+    policies: createPolicyEngine(),
     clock,
     scope: SCOPE,
-    settings: { defaultRotationPeriodDays: 180, keyCacheSize: 1000, keyCacheTtlSeconds: 300, metadataCacheMs: 1000 },
+    settings: {
+      defaultRotationPeriodDays: 180,
+      keyCacheSize: 1000,
+      keyCacheTtlSeconds: 300,
+      metadataCacheMs: 1000,
+      dualControl: options.dualControl ?? { enabled: false, operations: [], approvalTtlSeconds: 3600 },
+    },
   });
   return {
     service,

@@ -136,6 +136,6 @@ describe('native REST API', () => {
     expect((await rest('PUT', '/v1/aliases/alias/rest/app', { keyId: other })).body.alias.keyId).toBe(other);
     expect((await rest('DELETE', '/v1/aliases/alias/rest/app')).status).toBe(204);
     expect(Buffer.from((await rest('POST', '/v1/random', { numberOfBytes: 64 })).body.random, 'base64')).toHaveLength(64);
-    expect((await rest('GET', '/v1/whoami')).body.principal).toMatchObject({ arn: `arn:aws:iam::${creds.accountId}:user/admin`, roles: ['administrator'] });
+    expect((await rest('GET', '/v1/whoami')).body.principal).toMatchObject({ arn: `arn:aws:iam::${creds.accountId}:user/admin`, roles: ['administrator', 'data-engineer'] });
   });
 });

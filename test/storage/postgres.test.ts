@@ -115,12 +115,49 @@ describe('PostgreSQL storage specifics', () => {
         [h.schema],
       );
       expect(tables.map((t) => t.table_name)).toEqual(
-        ['access_keys', 'aliases', 'audit_events', 'datadefender_migration', 'datadefender_migration_lock', 'grants', 'key_versions', 'keys', 'principals', 'tokens'],
+        [
+          'access_keys', 'aliases', 'approvals', 'audit_events', 'client_certificates', 'datadefender_migration', 'datadefender_migration_lock',
+          'grants', 'key_versions', 'keys', 'policies', 'principal_policies', 'principals', 'tokens',
+        ],
       );
       const { rows } = await (await admin()).query(`select name from "${h.schema}".datadefender_migration`);
-      expect(rows).toEqual([{ name: '0001-initial-schema' }, { name: '0002-key-policies-and-grants' }, { name: '0003-imported-key-material' }]);
+      expect(rows).toEqual([
+        { name: '0001-initial-schema' },
+        { name: '0002-key-policies-and-grants' },
+        { name: '0003-imported-key-material' },
+        { name: '0004-identity-and-approvals' },
+      ]);
       const { rows: indexes } = await (await admin()).query<{ indexname: string }>('select indexname from pg_indexes where schemaname = $1', [h.schema]);
-      expect(indexes.map((i) => i.indexname)).toEqual(expect.arrayContaining(['keys_due_for_rotation', 'keys_due_for_deletion', 'aliases_by_key']));
+      expect(indexes.map((i) => i.indexname)).toEqual(
+        expect.arrayContaining([
+          'keys_due_for_rotation', 'keys_due_for_deletion', 'aliases_by_key', 'access_keys_by_principal', 'tokens_by_principal',
+          'principal_policies_by_policy', 'client_certificates_by_principal', 'approvals_by_request', 'approvals_by_creation',
+        ]),
+      );
+      const { rows: principalColumns } = await (await admin()).query<{ column_name: string; is_nullable: string; column_default: string | null }>(
+        `select column_name, is_nullable, column_default from information_schema.columns
+          where table_schema = $1 and table_name = 'principals' and column_name in ('kind', 'tags', 'updated_at') order by column_name`,
+        [h.schema],
+      );
+      expect(principalColumns).toEqual([
+        { column_name: 'kind', is_nullable: 'NO', column_default: null },
+        { column_name: 'tags', is_nullable: 'NO', column_default: "'{}'::text" },
+        { column_name: 'updated_at', is_nullable: 'NO', column_default: null },
+      ]);
+      // The references that 0004 relies on: cascades from principals, RESTRICT from policies (confdeltype r).
+      const { rows: fks } = await (await admin()).query<{ tbl: string; ref: string; del: string }>(
+        `select t.relname as tbl, r.relname as ref, c.confdeltype::text as del
+           from pg_constraint c join pg_namespace n on n.oid = c.connamespace
+           join pg_class t on t.oid = c.conrelid join pg_class r on r.oid = c.confrelid
+          where n.nspname = $1 and c.contype = 'f' and t.relname in ('principal_policies', 'client_certificates', 'approvals')
+          order by 1, 2`,
+        [h.schema],
+      );
+      expect(fks.map((f) => `${f.tbl}->${f.ref}:${f.del}`)).toEqual([
+        'client_certificates->principals:c',
+        'principal_policies->policies:r',
+        'principal_policies->principals:c',
+      ]);
       const { rows: cols } = await (await admin()).query<{ column_name: string; data_type: string }>(
         `select column_name, data_type from information_schema.columns where table_schema = $1 and table_name = 'key_versions' and column_name = 'wrapped'`,
         [h.schema],

@@ -92,11 +92,35 @@ describe('SQLite storage specifics', () => {
       const raw = new Database(h.file, { readonly: true });
       try {
         expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-        expect(raw.prepare('select name from datadefender_migration').all()).toEqual([{ name: '0001-initial-schema' }, { name: '0002-key-policies-and-grants' }, { name: '0003-imported-key-material' }]);
+        expect(raw.prepare('select name from datadefender_migration').all()).toEqual([
+          { name: '0001-initial-schema' },
+          { name: '0002-key-policies-and-grants' },
+          { name: '0003-imported-key-material' },
+          { name: '0004-identity-and-approvals' },
+        ]);
         const tables = raw.prepare("select name from sqlite_master where type = 'table' order by name").pluck().all();
-        expect(tables).toEqual(expect.arrayContaining(['keys', 'key_versions', 'aliases', 'principals', 'tokens', 'access_keys', 'audit_events']));
+        expect(tables).toEqual(
+          expect.arrayContaining([
+            'keys', 'key_versions', 'aliases', 'grants', 'principals', 'tokens', 'access_keys', 'audit_events',
+            'policies', 'principal_policies', 'client_certificates', 'approvals',
+          ]),
+        );
+        expect(tables).not.toContain('principals_rebuilt');
         const indexes = raw.prepare("select name from sqlite_master where type = 'index' and name not like 'sqlite_%'").pluck().all();
-        expect(indexes).toEqual(expect.arrayContaining(['keys_due_for_rotation', 'keys_due_for_deletion', 'aliases_by_key']));
+        expect(indexes).toEqual(
+          expect.arrayContaining([
+            'keys_due_for_rotation', 'keys_due_for_deletion', 'aliases_by_key', 'access_keys_by_principal', 'tokens_by_principal',
+            'principal_policies_by_policy', 'client_certificates_by_principal', 'approvals_by_request', 'approvals_by_creation',
+          ]),
+        );
+        // The references that 0004 relies on: cascades from principals, RESTRICT from policies.
+        const fks = (table: string) =>
+          (raw.prepare(`pragma foreign_key_list(${table})`).all() as { table: string; on_delete: string }[]).map((f) => `${f.table}:${f.on_delete}`).sort();
+        expect(fks('principal_policies')).toEqual(['policies:RESTRICT', 'principals:CASCADE']);
+        expect(fks('client_certificates')).toEqual(['principals:CASCADE']);
+        expect(fks('tokens')).toEqual(['principals:NO ACTION']);
+        expect(fks('approvals')).toEqual([]);
+        expect(raw.pragma('foreign_key_check')).toEqual([]);
       } finally {
         raw.close();
       }

@@ -10,10 +10,13 @@ import type { AuditEvent } from '../../src/ports/audit-sink.js';
 import type {
   AccessKeyRecord,
   AliasRecord,
+  ApprovalRecord,
+  ClientCertificateRecord,
   GrantRecord,
   KeyRecord,
   KeyState,
   KeyVersionRecord,
+  ManagedPolicyRecord,
   PrincipalRecord,
   Storage,
   TokenRecord,
@@ -105,15 +108,84 @@ export function makeEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
   };
 }
 
-function makePrincipal(overrides: Partial<PrincipalRecord> = {}): PrincipalRecord {
+export function makePrincipal(overrides: Partial<PrincipalRecord> = {}): PrincipalRecord {
   const name = `user-${randomUUID().slice(0, 8)}`;
   return {
     id: randomUUID(),
     name,
+    kind: 'user',
     arn: `arn:aws:iam::111122223333:user/${name}`,
     roles: ['administrator', 'auditor'],
+    policies: [],
+    tags: {},
     disabled: false,
     createdAt: at(0, 5),
+    updatedAt: at(0, 6),
+    ...overrides,
+  };
+}
+
+export function makeAccessKey(principalId: string, overrides: Partial<AccessKeyRecord> = {}): AccessKeyRecord {
+  return {
+    id: 'DDAK' + randomBytes(8).toString('hex').toUpperCase(),
+    principalId,
+    secretWrapped: new Uint8Array(randomBytes(72)),
+    status: 'Active',
+    createdAt: at(2, 3),
+    expiresAt: null,
+    ...overrides,
+  };
+}
+
+export function makeToken(principalId: string, overrides: Partial<TokenRecord> = {}): TokenRecord {
+  return {
+    hash: randomBytes(32).toString('hex'),
+    accessor: `acc-${randomBytes(8).toString('hex')}`,
+    principalId,
+    createdAt: at(1, 1),
+    expiresAt: null,
+    ...overrides,
+  };
+}
+
+export function makePolicy(overrides: Partial<ManagedPolicyRecord> = {}): ManagedPolicyRecord {
+  return {
+    name: `policy-${randomUUID().slice(0, 8)}`,
+    description: 'a policy',
+    document: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}',
+    createdAt: at(0, 10),
+    updatedAt: at(0, 11),
+    ...overrides,
+  };
+}
+
+export function makeCertificate(principalId: string, overrides: Partial<ClientCertificateRecord> = {}): ClientCertificateRecord {
+  return {
+    fingerprint: randomBytes(32).toString('hex'),
+    principalId,
+    subject: 'CN=payments-service,O=Example Bank',
+    notAfter: at(365, 1),
+    createdAt: at(1, 2),
+    ...overrides,
+  };
+}
+
+export function makeApproval(overrides: Partial<ApprovalRecord> = {}): ApprovalRecord {
+  return {
+    id: randomUUID(),
+    operation: 'ScheduleKeyDeletion',
+    resource: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    requestDigest: randomBytes(32).toString('hex'),
+    summary: { keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', pendingWindowInDays: 7 },
+    requesterId: randomUUID(),
+    requesterArn: 'arn:aws:iam::111122223333:user/alice',
+    status: 'Pending',
+    approverId: null,
+    approverArn: null,
+    createdAt: at(0, 100),
+    expiresAt: at(1, 100),
+    decidedAt: null,
+    consumedAt: null,
     ...overrides,
   };
 }
@@ -813,7 +885,7 @@ export function storageContract(kind: Storage['kind'], newHarness: StorageHarnes
 
     describe('principals and credentials', () => {
       it('round-trips principals by id and by name', async () => {
-        const p = makePrincipal({ roles: ['administrator', 'key-user:ü'], disabled: true });
+        const p = makePrincipal({ roles: ['administrator', 'key-user:ü'], disabled: true, kind: 'service', tags: { 'ü': 'ß' }, updatedAt: at(4, 4) });
         const q = makePrincipal({ roles: [] });
         await storage.createPrincipal(p);
         await storage.createPrincipal(q);
@@ -858,8 +930,9 @@ export function storageContract(kind: Storage['kind'], newHarness: StorageHarnes
           secretWrapped: new Uint8Array(randomBytes(72)),
           status: 'Inactive',
           createdAt: at(2, 3),
+          expiresAt: null,
         };
-        await storage.createAccessKey(ak);
+        expect(await storage.createAccessKey(ak, 2)).toBe(true);
         const got = await storage.getAccessKey(ak.id);
         expect({ ...got, secretWrapped: Buffer.from(got!.secretWrapped).toString('hex') }).toEqual({
           ...ak,
@@ -867,8 +940,487 @@ export function storageContract(kind: Storage['kind'], newHarness: StorageHarnes
         });
         expect(got!.secretWrapped).toBeInstanceOf(Uint8Array);
         expect(await storage.getAccessKey('AKIANOPE')).toBeUndefined();
-        await expect(storage.createAccessKey({ ...ak, status: 'Active' })).rejects.toEqual(ERR('ERR_ALREADY_EXISTS'));
+        await expect(storage.createAccessKey({ ...ak, status: 'Active' }, 2)).rejects.toEqual(ERR('ERR_ALREADY_EXISTS'));
         expect((await storage.getAccessKey(ak.id))!.status).toBe('Inactive');
+      });
+    });
+
+    describe('principals', () => {
+      it('round-trips every field (kind, tags, policies sorted by name, dates) by id, by name and in lists', async () => {
+        const zeta = makePolicy({ name: 'zeta' });
+        const alpha = makePolicy({ name: 'Alpha' });
+        for (const p of [zeta, alpha]) await storage.createPolicy(p);
+        const svc = makePrincipal({
+          name: 'payments-svc',
+          kind: 'service',
+          arn: 'arn:aws:iam::111122223333:role/payments-svc',
+          roles: ['key-user'],
+          policies: ['zeta', 'Alpha'],
+          tags: { team: 'Zahlungsverkehr ü', 'cost-center': '🏦', empty: '' },
+          disabled: true,
+          createdAt: at(1, 1),
+          updatedAt: at(2, 2),
+        });
+        const plain = makePrincipal({ name: 'alice' });
+        await storage.createPrincipal(svc);
+        await storage.createPrincipal(plain);
+        const expected = { ...svc, policies: ['Alpha', 'zeta'] }; // code-point order: upper case first
+        expect(await storage.getPrincipal(svc.id)).toEqual(expected);
+        expect(await storage.getPrincipalByName('payments-svc')).toEqual(expected);
+        expect(await storage.getPrincipal(plain.id)).toEqual(plain);
+        expect((await storage.getPrincipal(plain.id))!.updatedAt).toBeInstanceOf(Date);
+        expect(await storage.listPrincipals({ limit: 10 })).toEqual({ items: [plain, expected] });
+      });
+
+      it('refuses a principal naming a policy that does not exist, and creates nothing', async () => {
+        await storage.createPolicy(makePolicy({ name: 'exists' }));
+        const p = makePrincipal({ policies: ['exists', 'missing-one'] });
+        const err = await storage.createPrincipal(p).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'ERR_NOT_FOUND', message: "Policy 'missing-one' does not exist." });
+        expect(await storage.getPrincipal(p.id)).toBeUndefined();
+        expect(await storage.getPrincipalByName(p.name)).toBeUndefined();
+        expect(await storage.deletePolicy('exists')).toBe('deleted'); // no attachment was left behind
+      });
+
+      it('names the principal in AlreadyExistsError', async () => {
+        const p = makePrincipal({ name: 'bob' });
+        await storage.createPrincipal(p);
+        const err = await storage.createPrincipal(makePrincipal({ name: 'bob' })).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'ERR_ALREADY_EXISTS', message: "Principal 'bob' already exists." });
+        expect((err as Error).cause).toBeDefined();
+      });
+
+      it('lists principals by name across pages and rejects bad or foreign markers', async () => {
+        expect(await storage.listPrincipals({ limit: 3 })).toEqual({ items: [] });
+        const names = ['carol', 'Bob', 'alice', 'dave', 'a.b@c', 'eve'];
+        for (const name of names) await storage.createPrincipal(makePrincipal({ name }));
+        const sorted = [...names].sort();
+        const seen: string[] = [];
+        let marker: string | undefined;
+        let pages = 0;
+        do {
+          const page = await storage.listPrincipals({ limit: 4, ...(marker === undefined ? {} : { marker }) });
+          seen.push(...page.items.map((p) => p.name));
+          marker = page.nextMarker;
+          if (marker === undefined) expect('nextMarker' in page).toBe(false);
+          pages++;
+        } while (marker !== undefined);
+        expect(seen).toEqual(sorted);
+        expect(pages).toBe(2);
+        expect('nextMarker' in (await storage.listPrincipals({ limit: 6 }))).toBe(false);
+
+        await storage.createPolicy(makePolicy({ name: 'p1' }));
+        await storage.createPolicy(makePolicy({ name: 'p2' }));
+        const policiesMarker = (await storage.listPolicies({ limit: 1 })).nextMarker!;
+        for (const bad of ['bad marker', '', Buffer.from('principals:').toString('base64url'), policiesMarker]) {
+          await expect(storage.listPrincipals({ limit: 2, marker: bad })).rejects.toEqual(ERR('ERR_INVALID_MARKER'));
+        }
+        await expect(storage.listPrincipals({ limit: 0 })).rejects.toEqual(ERR('ERR_VALIDATION'));
+      });
+
+      it('updatePrincipal replaces whole fields, sets updatedAt and leaves the others alone', async () => {
+        for (const name of ['p-a', 'p-b', 'p-c']) await storage.createPolicy(makePolicy({ name }));
+        const p = makePrincipal({ roles: ['auditor'], policies: ['p-a', 'p-b'], tags: { a: '1', b: '2' } });
+        await storage.createPrincipal(p);
+
+        const u1 = await storage.updatePrincipal(p.id, { tags: { c: 'drei' } }, at(5, 1));
+        expect(u1).toEqual({ ...p, tags: { c: 'drei' }, updatedAt: at(5, 1) });
+        const u2 = await storage.updatePrincipal(p.id, { policies: ['p-c', 'p-a', 'p-c'], roles: [], disabled: true }, at(6, 1));
+        expect(u2).toEqual({ ...p, tags: { c: 'drei' }, roles: [], policies: ['p-a', 'p-c'], disabled: true, updatedAt: at(6, 1) });
+        expect(await storage.getPrincipal(p.id)).toEqual(u2);
+        expect(await storage.updatePrincipal(p.id, {}, at(7))).toEqual({ ...u2, updatedAt: at(7) });
+        expect(await storage.updatePrincipal(p.id, { policies: [], disabled: undefined }, at(8))).toEqual({ ...u2, policies: [], updatedAt: at(8) });
+        expect(await storage.deletePolicy('p-a')).toBe('deleted'); // detached
+        expect(await storage.updatePrincipal(randomUUID(), { disabled: true }, at(9))).toBeUndefined();
+      });
+
+      it('updatePrincipal with an unknown policy throws NotFoundError and changes nothing', async () => {
+        await storage.createPolicy(makePolicy({ name: 'kept' }));
+        const p = makePrincipal({ policies: ['kept'], roles: ['auditor'] });
+        await storage.createPrincipal(p);
+        const err = await storage.updatePrincipal(p.id, { roles: ['administrator'], policies: ['kept', 'ghost'] }, at(9)).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'ERR_NOT_FOUND', message: "Policy 'ghost' does not exist." });
+        expect(await storage.getPrincipal(p.id)).toEqual(p);
+        expect(await storage.deletePolicy('kept')).toBe('attached');
+      });
+
+      it('deletePrincipal deletes its tokens, access keys, certificates and attachments, and nothing of another principal', async () => {
+        await storage.createPolicy(makePolicy({ name: 'shared' }));
+        await storage.createPolicy(makePolicy({ name: 'only-doomed' }));
+        const doomed = makePrincipal({ policies: ['shared', 'only-doomed'] });
+        const other = makePrincipal({ policies: ['shared'] });
+        await storage.createPrincipal(doomed);
+        await storage.createPrincipal(other);
+        const creds = async (p: PrincipalRecord) => {
+          const tokens = [makeToken(p.id, { createdAt: at(1) }), makeToken(p.id, { createdAt: at(2), expiresAt: at(3) })];
+          const keys = [makeAccessKey(p.id, { createdAt: at(1) }), makeAccessKey(p.id, { createdAt: at(2), status: 'Inactive' })];
+          const cert = makeCertificate(p.id);
+          for (const t of tokens) await storage.createToken(t);
+          for (const k of keys) expect(await storage.createAccessKey(k, 2)).toBe(true);
+          await storage.createClientCertificate(cert);
+          return { tokens, keys, cert };
+        };
+        const d = await creds(doomed);
+        const o = await creds(other);
+
+        expect(await storage.deletePrincipal(doomed.id)).toBe(true);
+        expect(await storage.getPrincipal(doomed.id)).toBeUndefined();
+        for (const t of d.tokens) {
+          expect(await storage.getToken(t.hash)).toBeUndefined();
+          expect(await storage.getTokenByAccessor(t.accessor)).toBeUndefined();
+        }
+        for (const k of d.keys) expect(await storage.getAccessKey(k.id)).toBeUndefined();
+        expect(await storage.getClientCertificate(d.cert.fingerprint)).toBeUndefined();
+        expect(await storage.listTokens(doomed.id)).toEqual([]);
+        expect(await storage.listAccessKeys(doomed.id)).toEqual([]);
+        expect(await storage.listClientCertificates(doomed.id)).toEqual([]);
+        expect(await storage.deletePolicy('only-doomed')).toBe('deleted');
+        expect(await storage.deletePolicy('shared')).toBe('attached');
+
+        expect(await storage.getPrincipal(other.id)).toEqual(other);
+        expect(await storage.listTokens(other.id)).toEqual(o.tokens);
+        expect((await storage.listAccessKeys(other.id)).map((k) => k.id)).toEqual(o.keys.map((k) => k.id));
+        expect(await storage.listClientCertificates(other.id)).toEqual([o.cert]);
+
+        expect(await storage.deletePrincipal(doomed.id)).toBe(false);
+        expect(await storage.deletePrincipal(randomUUID())).toBe(false);
+        await storage.createPrincipal({ ...doomed, id: randomUUID(), policies: [] }); // the name is free again
+      });
+    });
+
+    describe('tokens', () => {
+      it('reads a token by accessor, lists a principal’s tokens oldest first and deletes by accessor', async () => {
+        const p = makePrincipal();
+        const q = makePrincipal();
+        await storage.createPrincipal(p);
+        await storage.createPrincipal(q);
+        const late = makeToken(p.id, { createdAt: at(3), expiresAt: at(30, 7) });
+        const early = makeToken(p.id, { createdAt: at(1) });
+        const theirs = makeToken(q.id);
+        for (const t of [late, early, theirs]) await storage.createToken(t);
+        expect(await storage.getTokenByAccessor(late.accessor)).toEqual(late);
+        expect(await storage.getTokenByAccessor('acc-none')).toBeUndefined();
+        expect(await storage.listTokens(p.id)).toEqual([early, late]);
+        expect(await storage.listTokens(randomUUID())).toEqual([]);
+        await expect(storage.createToken(makeToken(q.id, { accessor: late.accessor }))).rejects.toEqual(ERR('ERR_ALREADY_EXISTS'));
+
+        expect(await storage.deleteToken(late.accessor)).toBe(true);
+        expect(await storage.deleteToken(late.accessor)).toBe(false);
+        expect(await storage.getToken(late.hash)).toBeUndefined();
+        expect(await storage.listTokens(p.id)).toEqual([early]);
+        expect(await storage.listTokens(q.id)).toEqual([theirs]);
+      });
+    });
+
+    describe('access keys', () => {
+      const hexOf = (k: AccessKeyRecord | undefined) => k && { ...k, secretWrapped: Buffer.from(k.secretWrapped).toString('hex') };
+
+      it('round-trips expiresAt (set and null), lists a principal’s keys oldest first and deletes them', async () => {
+        const p = makePrincipal();
+        await storage.createPrincipal(p);
+        const expiring = makeAccessKey(p.id, { createdAt: at(5), expiresAt: at(95, 123) });
+        const forever = makeAccessKey(p.id, { createdAt: at(4), status: 'Inactive' });
+        expect(await storage.createAccessKey(expiring, 2)).toBe(true);
+        expect(await storage.createAccessKey(forever, 2)).toBe(true);
+        expect(hexOf(await storage.getAccessKey(expiring.id))).toEqual(hexOf(expiring));
+        expect((await storage.getAccessKey(expiring.id))!.expiresAt).toEqual(at(95, 123));
+        expect((await storage.getAccessKey(forever.id))!.expiresAt).toBeNull();
+        expect((await storage.listAccessKeys(p.id)).map(hexOf)).toEqual([forever, expiring].map(hexOf));
+        expect(await storage.listAccessKeys(randomUUID())).toEqual([]);
+        expect(await storage.deleteAccessKey(forever.id)).toBe(true);
+        expect(await storage.deleteAccessKey(forever.id)).toBe(false);
+        expect((await storage.listAccessKeys(p.id)).map((k) => k.id)).toEqual([expiring.id]);
+      });
+
+      it('allows maxActive Active keys per principal; Inactive ones do not count, and activation respects the limit', async () => {
+        const p = makePrincipal();
+        const q = makePrincipal();
+        await storage.createPrincipal(p);
+        await storage.createPrincipal(q);
+        const [a1, a2, a3] = [makeAccessKey(p.id), makeAccessKey(p.id), makeAccessKey(p.id)];
+        const i1 = makeAccessKey(p.id, { status: 'Inactive' });
+        const i2 = makeAccessKey(p.id, { status: 'Inactive' });
+        expect(await storage.createAccessKey(i1, 2)).toBe(true);
+        expect(await storage.createAccessKey(a1!, 2)).toBe(true);
+        expect(await storage.createAccessKey(a2!, 2)).toBe(true);
+        expect(await storage.createAccessKey(a3!, 2)).toBe(false);
+        expect(await storage.getAccessKey(a3!.id)).toBeUndefined();
+        expect(await storage.createAccessKey(i2, 2)).toBe(true); // Inactive keys are not limited
+        expect(await storage.createAccessKey(makeAccessKey(q.id), 2)).toBe(true); // per principal
+
+        expect(await storage.setAccessKeyStatus(i1.id, 'Active', 2)).toBe('limit');
+        expect((await storage.getAccessKey(i1.id))!.status).toBe('Inactive');
+        expect(await storage.setAccessKeyStatus(a1!.id, 'Active', 2)).toBe('updated'); // already Active
+        expect(await storage.setAccessKeyStatus(a1!.id, 'Inactive', 2)).toBe('updated');
+        expect((await storage.getAccessKey(a1!.id))!.status).toBe('Inactive');
+        expect(await storage.setAccessKeyStatus(i1.id, 'Active', 2)).toBe('updated');
+        expect((await storage.getAccessKey(i1.id))!.status).toBe('Active');
+        expect(await storage.setAccessKeyStatus(a1!.id, 'Active', 2)).toBe('limit');
+        expect(await storage.setAccessKeyStatus(a1!.id, 'Active', 3)).toBe('updated');
+        expect(await storage.setAccessKeyStatus('DDAKNOPE', 'Active', 2)).toBe('not-found');
+        expect(await storage.setAccessKeyStatus('DDAKNOPE', 'Inactive', 2)).toBe('not-found');
+        expect((await storage.listAccessKeys(p.id)).filter((k) => k.status === 'Active')).toHaveLength(3);
+
+        expect(await storage.createAccessKey(makeAccessKey(q.id), 0)).toBe(false);
+        await expect(storage.createAccessKey(makeAccessKey(q.id), -1)).rejects.toEqual(ERR('ERR_VALIDATION'));
+        await expect(storage.setAccessKeyStatus(i2.id, 'Active', 1.5)).rejects.toEqual(ERR('ERR_VALIDATION'));
+      });
+
+      it('refuses an access key of a principal that does not exist with NotFoundError', async () => {
+        for (const status of ['Active', 'Inactive'] as const) {
+          const k = makeAccessKey(randomUUID(), { status });
+          await expect(storage.createAccessKey(k, 2)).rejects.toEqual(ERR('ERR_NOT_FOUND'));
+          expect(await storage.getAccessKey(k.id)).toBeUndefined();
+        }
+      });
+
+      it('never exceeds maxActive when 10 creations race on two instances', async () => {
+        const other = await harness.open();
+        const p = makePrincipal();
+        await storage.createPrincipal(p);
+        const results = await Promise.all(range(1, 10).map((i) => (i % 2 ? storage : other).createAccessKey(makeAccessKey(p.id), 2)));
+        expect(results.filter(Boolean)).toHaveLength(2);
+        const keys = await other.listAccessKeys(p.id);
+        expect(keys).toHaveLength(2);
+        expect(keys.every((k) => k.status === 'Active')).toBe(true);
+      });
+
+      it('never exceeds maxActive when activations race on two instances', async () => {
+        const other = await harness.open();
+        const p = makePrincipal();
+        await storage.createPrincipal(p);
+        expect(await storage.createAccessKey(makeAccessKey(p.id), 2)).toBe(true);
+        const inactive = range(1, 6).map(() => makeAccessKey(p.id, { status: 'Inactive' }));
+        for (const k of inactive) expect(await storage.createAccessKey(k, 2)).toBe(true);
+        const results = await Promise.all(inactive.map((k, i) => (i % 2 ? storage : other).setAccessKeyStatus(k.id, 'Active', 2)));
+        expect(results.filter((r) => r === 'updated')).toHaveLength(1);
+        expect(results.filter((r) => r === 'limit')).toHaveLength(5);
+        expect((await other.listAccessKeys(p.id)).filter((k) => k.status === 'Active')).toHaveLength(2);
+      });
+    });
+
+    describe('managed policies', () => {
+      it('creates, reads, updates and lists policies by name across pages', async () => {
+        const a = makePolicy({ name: 'Payments.Read', description: 'Zahlungen lesen ü', document: '{"Statement":[{"Sid":"é"}]}', createdAt: at(1, 1), updatedAt: at(1, 2) });
+        await storage.createPolicy(a);
+        expect(await storage.getPolicy(a.name)).toEqual(a);
+        expect(await storage.getPolicy('payments.read')).toBeUndefined(); // case-sensitive
+        const err = await storage.createPolicy(makePolicy({ name: a.name })).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'ERR_ALREADY_EXISTS', message: "Policy 'Payments.Read' already exists." });
+        expect(await storage.getPolicy(a.name)).toEqual(a);
+
+        const updated = await storage.updatePolicy(a.name, { document: '{"Statement":[]}', description: '' }, at(4, 4));
+        expect(updated).toEqual({ ...a, document: '{"Statement":[]}', description: '', updatedAt: at(4, 4) });
+        expect(await storage.getPolicy(a.name)).toEqual(updated);
+        expect(await storage.updatePolicy('nope', { document: '{}', description: 'x' }, at(5))).toBeUndefined();
+        expect(await storage.getPolicy('nope')).toBeUndefined();
+
+        for (const name of ['b', 'A', 'c+d=e,f', 'z@x_y-1']) await storage.createPolicy(makePolicy({ name }));
+        const sorted = ['A', 'Payments.Read', 'b', 'c+d=e,f', 'z@x_y-1'];
+        const p1 = await storage.listPolicies({ limit: 2 });
+        expect(p1.items.map((p) => p.name)).toEqual(sorted.slice(0, 2));
+        const p2 = await storage.listPolicies({ limit: 2, marker: p1.nextMarker! });
+        expect(p2.items.map((p) => p.name)).toEqual(sorted.slice(2, 4));
+        const p3 = await storage.listPolicies({ limit: 2, marker: p2.nextMarker! });
+        expect(p3.items.map((p) => p.name)).toEqual(sorted.slice(4));
+        expect('nextMarker' in p3).toBe(false);
+        expect((await storage.listPolicies({ limit: 10 })).items[1]).toEqual(updated);
+
+        await storage.createPrincipal(makePrincipal({ name: 'x1' }));
+        await storage.createPrincipal(makePrincipal({ name: 'x2' }));
+        const principalsMarker = (await storage.listPrincipals({ limit: 1 })).nextMarker!;
+        for (const bad of ['%%%', principalsMarker, Buffer.from('policies:').toString('base64url')]) {
+          await expect(storage.listPolicies({ limit: 2, marker: bad })).rejects.toEqual(ERR('ERR_INVALID_MARKER'));
+        }
+      });
+
+      it('deletePolicy: attached, not-found, deleted', async () => {
+        const pol = makePolicy();
+        await storage.createPolicy(pol);
+        const p = makePrincipal({ policies: [pol.name] });
+        await storage.createPrincipal(p);
+        expect(await storage.deletePolicy(pol.name)).toBe('attached');
+        expect(await storage.getPolicy(pol.name)).toEqual(pol);
+        expect((await storage.getPrincipal(p.id))!.policies).toEqual([pol.name]);
+        expect(await storage.deletePolicy('no-such-policy')).toBe('not-found');
+        await storage.updatePrincipal(p.id, { policies: [] }, at(3));
+        expect(await storage.deletePolicy(pol.name)).toBe('deleted');
+        expect(await storage.getPolicy(pol.name)).toBeUndefined();
+        expect(await storage.deletePolicy(pol.name)).toBe('not-found');
+      });
+    });
+
+    describe('client certificates', () => {
+      it('maps, reads, lists oldest first and deletes client certificates', async () => {
+        const p = makePrincipal();
+        const q = makePrincipal();
+        await storage.createPrincipal(p);
+        await storage.createPrincipal(q);
+        const newer = makeCertificate(p.id, { createdAt: at(9), subject: 'CN=Zürich ü,O=Bank "X"', notAfter: at(400, 999) });
+        const older = makeCertificate(p.id, { createdAt: at(2) });
+        const theirs = makeCertificate(q.id);
+        for (const c of [newer, older, theirs]) await storage.createClientCertificate(c);
+        expect(await storage.getClientCertificate(newer.fingerprint)).toEqual(newer);
+        expect(await storage.getClientCertificate('0'.repeat(64))).toBeUndefined();
+        expect(await storage.listClientCertificates(p.id)).toEqual([older, newer]);
+        expect(await storage.listClientCertificates(randomUUID())).toEqual([]);
+
+        const err = await storage.createClientCertificate({ ...newer, principalId: q.id }).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'ERR_ALREADY_EXISTS', message: `Client certificate ${newer.fingerprint} is already mapped.` });
+        expect(await storage.getClientCertificate(newer.fingerprint)).toEqual(newer);
+        await expect(storage.createClientCertificate(makeCertificate(randomUUID()))).rejects.toEqual(ERR('ERR_NOT_FOUND'));
+
+        expect(await storage.deleteClientCertificate(newer.fingerprint)).toBe(true);
+        expect(await storage.deleteClientCertificate(newer.fingerprint)).toBe(false);
+        expect(await storage.listClientCertificates(p.id)).toEqual([older]);
+        expect(await storage.listClientCertificates(q.id)).toEqual([theirs]);
+      });
+    });
+
+    describe('approvals', () => {
+      const approver = { id: randomUUID(), arn: 'arn:aws:iam::111122223333:user/bob' };
+
+      it('round-trips every field, with and without the nullable ones', async () => {
+        const pending = makeApproval({ resource: null, summary: { nested: { list: [1, 'ü', null] }, text: '日本語' } });
+        const done = makeApproval({
+          status: 'Consumed',
+          approverId: approver.id,
+          approverArn: approver.arn,
+          decidedAt: at(0, 500),
+          consumedAt: at(0, 600),
+          createdAt: at(0, 1),
+          expiresAt: at(1, 1),
+        });
+        await storage.createApproval(pending);
+        await storage.createApproval(done);
+        expect(await storage.getApproval(pending.id)).toEqual(pending);
+        expect(await storage.getApproval(done.id)).toEqual(done);
+        expect(await storage.getApproval(randomUUID())).toBeUndefined();
+        await expect(storage.createApproval({ ...pending, operation: 'Other' })).rejects.toEqual(ERR('ERR_ALREADY_EXISTS'));
+        expect(await storage.getApproval(pending.id)).toEqual(pending);
+      });
+
+      it('lists approvals by (createdAt, id) across pages, optionally of one status, and rejects bad markers', async () => {
+        // Several requests share a creation instant, so the id must order and resume among them.
+        const created = [at(0, 5), at(0, 1), at(0, 5), at(0, 5), at(0, 3), at(0, 5), at(0, 9)];
+        const all = created.map((createdAt, i) => makeApproval({ createdAt, status: i % 2 ? 'Approved' : 'Pending' }));
+        for (const a of all) await storage.createApproval(a);
+        const order = [...all].sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime() || (x.id < y.id ? -1 : 1));
+
+        const seen: ApprovalRecord[] = [];
+        let marker: string | undefined;
+        let pages = 0;
+        do {
+          const page = await storage.listApprovals({ limit: 2, ...(marker === undefined ? {} : { marker }) });
+          seen.push(...page.items);
+          marker = page.nextMarker;
+          if (marker === undefined) expect('nextMarker' in page).toBe(false);
+          pages++;
+        } while (marker !== undefined);
+        expect(seen).toEqual(order);
+        expect(pages).toBe(4);
+
+        const approved = order.filter((a) => a.status === 'Approved');
+        const f1 = await storage.listApprovals({ status: 'Approved', limit: 2 });
+        expect(f1.items).toEqual(approved.slice(0, 2));
+        expect(await storage.listApprovals({ status: 'Approved', limit: 2, marker: f1.nextMarker! })).toEqual({ items: approved.slice(2) });
+        expect(await storage.listApprovals({ status: 'Rejected', limit: 2 })).toEqual({ items: [] });
+
+        const keysMarker = Buffer.from(`keys:${all[0]!.id}`).toString('base64url');
+        for (const bad of [
+          'x!',
+          keysMarker,
+          Buffer.from('approvals:').toString('base64url'),
+          Buffer.from(`approvals:${all[0]!.id}`).toString('base64url'),
+          Buffer.from(`approvals:12x:${all[0]!.id}`).toString('base64url'),
+          Buffer.from('approvals:5:').toString('base64url'),
+          Buffer.from(`approvals:99999999999999999999:${all[0]!.id}`).toString('base64url'),
+        ]) {
+          await expect(storage.listApprovals({ limit: 2, marker: bad }), bad).rejects.toEqual(ERR('ERR_INVALID_MARKER'));
+        }
+        await expect(storage.listApprovals({ limit: 0 })).rejects.toEqual(ERR('ERR_VALIDATION'));
+      });
+
+      it('finds one requester’s requests for one digest, in any status, oldest first', async () => {
+        const requesterId = randomUUID();
+        const digest = 'a'.repeat(64);
+        const second = makeApproval({ requesterId, requestDigest: digest, createdAt: at(2), status: 'Rejected' });
+        const first = makeApproval({ requesterId, requestDigest: digest, createdAt: at(1), status: 'Consumed' });
+        const otherDigest = makeApproval({ requesterId, requestDigest: 'b'.repeat(64) });
+        const otherRequester = makeApproval({ requestDigest: digest });
+        for (const a of [second, otherDigest, first, otherRequester]) await storage.createApproval(a);
+        expect(await storage.findApprovals(requesterId, digest)).toEqual([first, second]);
+        expect(await storage.findApprovals(requesterId, 'c'.repeat(64))).toEqual([]);
+        expect(await storage.findApprovals(randomUUID(), digest)).toEqual([]);
+      });
+
+      it('decides only a Pending request before it expires', async () => {
+        const a = makeApproval({ expiresAt: at(1) });
+        const r = makeApproval({ expiresAt: at(1) });
+        const late = makeApproval({ expiresAt: at(1) });
+        for (const x of [a, r, late]) await storage.createApproval(x);
+
+        const approved = await storage.decideApproval(a.id, 'Approved', approver, at(0, 10));
+        expect(approved).toEqual({ ...a, status: 'Approved', approverId: approver.id, approverArn: approver.arn, decidedAt: at(0, 10) });
+        expect(await storage.getApproval(a.id)).toEqual(approved);
+        expect(await storage.decideApproval(a.id, 'Rejected', approver, at(0, 11))).toBeUndefined();
+        expect(await storage.getApproval(a.id)).toEqual(approved);
+
+        expect(await storage.decideApproval(r.id, 'Rejected', approver, at(0, 12))).toMatchObject({ status: 'Rejected', decidedAt: at(0, 12) });
+        expect(await storage.decideApproval(r.id, 'Approved', approver, at(0, 13))).toBeUndefined();
+
+        expect(await storage.decideApproval(late.id, 'Approved', approver, at(1))).toBeUndefined(); // expiresAt is exclusive
+        expect(await storage.getApproval(late.id)).toEqual(late);
+        expect(await storage.decideApproval(randomUUID(), 'Approved', approver, at(0))).toBeUndefined();
+        await expect(storage.decideApproval(late.id, 'Consumed' as 'Approved', approver, at(0))).rejects.toEqual(ERR('ERR_VALIDATION'));
+      });
+
+      it('consumes an Approved, unexpired request exactly once', async () => {
+        const pending = makeApproval();
+        const ok = makeApproval({ expiresAt: at(1) });
+        const expired = makeApproval({ expiresAt: at(1) });
+        const rejected = makeApproval();
+        for (const x of [pending, ok, expired, rejected]) await storage.createApproval(x);
+        await storage.decideApproval(ok.id, 'Approved', approver, at(0, 1));
+        await storage.decideApproval(expired.id, 'Approved', approver, at(0, 1));
+        await storage.decideApproval(rejected.id, 'Rejected', approver, at(0, 1));
+
+        expect(await storage.consumeApproval(pending.id, at(0, 2))).toBe(false);
+        expect(await storage.consumeApproval(rejected.id, at(0, 2))).toBe(false);
+        expect(await storage.consumeApproval(expired.id, at(1))).toBe(false);
+        expect((await storage.getApproval(expired.id))!.status).toBe('Approved');
+        expect(await storage.consumeApproval(ok.id, at(0, 3))).toBe(true);
+        expect(await storage.getApproval(ok.id)).toMatchObject({ status: 'Consumed', consumedAt: at(0, 3), decidedAt: at(0, 1), approverId: approver.id });
+        expect(await storage.consumeApproval(ok.id, at(0, 4))).toBe(false);
+        expect(await storage.consumeApproval(randomUUID(), at(0))).toBe(false);
+      });
+
+      it('lets exactly one of concurrent decisions, and one of concurrent consumptions, through (two instances)', async () => {
+        const other = await harness.open();
+        const a = makeApproval();
+        await storage.createApproval(a);
+        const decisions = await Promise.all(
+          range(1, 10).map((i) => (i % 2 ? storage : other).decideApproval(a.id, i % 3 ? 'Approved' : 'Rejected', { id: `approver-${i}`, arn: `arn-${i}` }, at(0, 200))),
+        );
+        const winners = decisions.filter((d) => d !== undefined);
+        expect(winners).toHaveLength(1);
+        expect(await other.getApproval(a.id)).toEqual(winners[0]);
+
+        const b = makeApproval();
+        await storage.createApproval(b);
+        await storage.decideApproval(b.id, 'Approved', approver, at(0, 200));
+        const consumed = await Promise.all(range(1, 10).map((i) => (i % 2 ? storage : other).consumeApproval(b.id, at(0, 300))));
+        expect(consumed.filter(Boolean)).toHaveLength(1);
+        expect((await storage.getApproval(b.id))!.status).toBe('Consumed');
+      });
+
+      it('keeps approvals when their requester is deleted', async () => {
+        const p = makePrincipal();
+        await storage.createPrincipal(p);
+        const a = makeApproval({ requesterId: p.id, requesterArn: p.arn });
+        await storage.createApproval(a);
+        expect(await storage.deletePrincipal(p.id)).toBe(true);
+        expect(await storage.getApproval(a.id)).toEqual(a);
       });
     });
 
@@ -1016,6 +1568,72 @@ export function storageContract(kind: Storage['kind'], newHarness: StorageHarnes
           expect(await s.getGrant(key.id, g.id)).toBeUndefined();
           expect(await s.getAlias('alias/legacy')).toBeUndefined();
           expect(await s.listVersions(key.id)).toEqual([]);
+        } finally {
+          await old.dispose();
+        }
+      });
+
+      it('upgrades principals, tokens and access keys written under migration 0001 (kind user, no tags or policies, updatedAt = createdAt)', async () => {
+        const old = await newHarness();
+        try {
+          const legacy = await old.migrateTo('0001-initial-schema');
+          const alice = { id: randomUUID(), name: 'alice', arn: 'arn:aws:iam::111122223333:user/alice', roles: ['administrator'], disabled: false, createdAt: at(0, 42) };
+          const bob = { id: randomUUID(), name: 'bob', arn: 'arn:aws:iam::111122223333:user/bob', roles: [], disabled: true, createdAt: at(1, 7) };
+          const secret = randomBytes(72);
+          const tokenHash = randomBytes(32).toString('hex');
+          try {
+            // The rows exactly as 0001 had them: no kind, tags or updated_at; access keys without expires_at.
+            for (const p of [alice, bob]) {
+              await legacy.db
+                .insertInto('principals')
+                .values({ id: p.id, name: p.name, arn: p.arn, roles: JSON.stringify(p.roles), disabled: p.disabled ? 1 : 0, created_at: p.createdAt.getTime() })
+                .execute();
+            }
+            await legacy.db
+              .insertInto('access_keys')
+              .values({ id: 'AKIALEGACY0000000001', principal_id: alice.id, secret_wrapped: secret, status: 'Active', created_at: at(0, 50).getTime() })
+              .execute();
+            await legacy.db
+              .insertInto('tokens')
+              .values({ hash: tokenHash, accessor: 'acc-legacy', principal_id: alice.id, created_at: at(0, 60).getTime(), expires_at: null })
+              .execute();
+          } finally {
+            await legacy.close();
+          }
+
+          const s = await old.open();
+          const upgraded = (p: typeof alice): PrincipalRecord => ({ ...p, kind: 'user', policies: [], tags: {}, updatedAt: p.createdAt });
+          expect(await s.getPrincipal(alice.id)).toEqual(upgraded(alice));
+          expect(await s.getPrincipalByName('bob')).toEqual(upgraded(bob));
+          expect(await s.listPrincipals({ limit: 10 })).toEqual({ items: [upgraded(alice), upgraded(bob)] });
+          const key = await s.getAccessKey('AKIALEGACY0000000001');
+          expect({ ...key, secretWrapped: Buffer.from(key!.secretWrapped).toString('hex') }).toEqual({
+            id: 'AKIALEGACY0000000001',
+            principalId: alice.id,
+            secretWrapped: secret.toString('hex'),
+            status: 'Active',
+            createdAt: at(0, 50),
+            expiresAt: null,
+          });
+          expect(await s.getTokenByAccessor('acc-legacy')).toEqual({ hash: tokenHash, accessor: 'acc-legacy', principalId: alice.id, createdAt: at(0, 60), expiresAt: null });
+
+          // Constraints survive the upgrade (SQLite rebuilt principals in 0004): unique names, references to principals.
+          await expect(s.createPrincipal(makePrincipal({ name: 'alice' }))).rejects.toEqual(ERR('ERR_ALREADY_EXISTS'));
+          await expect(s.createToken(makeToken(randomUUID()))).rejects.toEqual(ERR('ERR_NOT_FOUND'));
+          await expect(s.createClientCertificate(makeCertificate(randomUUID()))).rejects.toEqual(ERR('ERR_NOT_FOUND'));
+          expect(await s.createAccessKey(makeAccessKey(alice.id), 2)).toBe(true);
+          expect(await s.createAccessKey(makeAccessKey(alice.id), 2)).toBe(false); // the legacy key counts
+          await s.createPolicy(makePolicy({ name: 'after-upgrade' }));
+          expect(await s.updatePrincipal(bob.id, { policies: ['after-upgrade'] }, at(3))).toEqual({
+            ...upgraded(bob),
+            policies: ['after-upgrade'],
+            updatedAt: at(3),
+          });
+
+          expect(await s.deletePrincipal(alice.id)).toBe(true);
+          expect(await s.getAccessKey('AKIALEGACY0000000001')).toBeUndefined();
+          expect(await s.getToken(tokenHash)).toBeUndefined();
+          expect(await s.getPrincipal(bob.id)).toMatchObject({ name: 'bob', policies: ['after-upgrade'] });
         } finally {
           await old.dispose();
         }

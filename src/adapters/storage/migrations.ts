@@ -25,6 +25,13 @@ export interface MigrationDialect {
    * migrations with foreign keys off and checks them afterwards).
    */
   replaceKeyChecks(db: AnyDb, checks: { state: Expression<unknown>; currentVersion: Expression<unknown> }): Promise<void>;
+  /**
+   * Adds principals.kind (NOT NULL, CHECK `checks.kind`; existing rows get 'user'), principals.tags (NOT NULL,
+   * default '{}') and principals.updated_at (NOT NULL; existing rows get their created_at) (migration 0004).
+   * PostgreSQL alters the table; SQLite rebuilds it, as in replaceKeyChecks (a NOT NULL column added by ALTER TABLE
+   * needs a constant default there).
+   */
+  extendPrincipals(db: AnyDb, checks: { kind: Expression<unknown> }): Promise<void>;
 }
 
 // Kysely migrations are written against an untyped database on purpose: the schema at migration N is not today's.
@@ -163,12 +170,82 @@ function importedKeyMaterial(d: MigrationDialect): Migration {
   };
 }
 
+/**
+ * Identity management and dual control (issue #4): principal kinds, tags and managed policies, access-key expiry,
+ * client certificates mapped to principals, approval requests, and indexes for per-principal credential lists.
+ * tokens.accessor is unique since 0001 (an inline UNIQUE constraint), so it needs no new index.
+ */
+function identityAndApprovals(d: MigrationDialect): Migration {
+  return {
+    async up(db: AnyDb) {
+      await d.extendPrincipals(db, { kind: sql`kind in ('user', 'service')` });
+
+      await db.schema.alterTable('access_keys').addColumn('expires_at', 'bigint').execute();
+      await db.schema.createIndex('access_keys_by_principal').on('access_keys').column('principal_id').execute();
+      await db.schema.createIndex('tokens_by_principal').on('tokens').column('principal_id').execute();
+
+      await db.schema
+        .createTable('policies')
+        .addColumn('name', d.idText, (c) => c.primaryKey())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('document', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      // Deleting a principal drops its attachments; deleting an attached policy fails (RESTRICT, checked at once).
+      await db.schema
+        .createTable('principal_policies')
+        .addColumn('principal_id', d.idText, (c) => c.notNull())
+        .addColumn('policy_name', d.idText, (c) => c.notNull())
+        .addPrimaryKeyConstraint('principal_policies_pk', ['principal_id', 'policy_name'])
+        .addForeignKeyConstraint('principal_policies_principal_fk', ['principal_id'], 'principals', ['id'], (fk) => fk.onDelete('cascade'))
+        .addForeignKeyConstraint('principal_policies_policy_fk', ['policy_name'], 'policies', ['name'], (fk) => fk.onDelete('restrict'))
+        .execute();
+      await db.schema.createIndex('principal_policies_by_policy').on('principal_policies').column('policy_name').execute();
+
+      await db.schema
+        .createTable('client_certificates')
+        .addColumn('fingerprint', d.idText, (c) => c.primaryKey())
+        .addColumn('principal_id', d.idText, (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('not_after', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addForeignKeyConstraint('client_certificates_principal_fk', ['principal_id'], 'principals', ['id'], (fk) => fk.onDelete('cascade'))
+        .execute();
+      await db.schema.createIndex('client_certificates_by_principal').on('client_certificates').column('principal_id').execute();
+
+      // No reference to principals: an approval stays on record after its requester or approver is deleted.
+      await db.schema
+        .createTable('approvals')
+        .addColumn('id', d.idText, (c) => c.primaryKey())
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('resource', 'text')
+        .addColumn('request_digest', d.idText, (c) => c.notNull())
+        .addColumn('summary', 'text', (c) => c.notNull())
+        .addColumn('requester_id', d.idText, (c) => c.notNull())
+        .addColumn('requester_arn', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('Pending', 'Approved', 'Rejected', 'Consumed')`))
+        .addColumn('approver_id', d.idText)
+        .addColumn('approver_arn', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('decided_at', 'bigint')
+        .addColumn('consumed_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('approvals_by_request').on('approvals').columns(['requester_id', 'request_digest']).execute();
+      await db.schema.createIndex('approvals_by_creation').on('approvals').columns(['created_at', 'id']).execute();
+    },
+  };
+}
+
 /** Every migration, by name; names sort in the order they run. */
 export function storageMigrations(d: MigrationDialect): Record<string, Migration> {
   return {
     '0001-initial-schema': initialSchema(d),
     '0002-key-policies-and-grants': keyPoliciesAndGrants(d),
     '0003-imported-key-material': importedKeyMaterial(d),
+    '0004-identity-and-approvals': identityAndApprovals(d),
   };
 }
 

@@ -5,15 +5,21 @@
 import { InternalError, ValidationError } from '../../errors/index.js';
 import type { AuditEvent, StoredAuditEvent } from '../../ports/audit-sink.js';
 import {
+  APPROVAL_STATUSES,
   KEY_STATES,
+  PRINCIPAL_KINDS,
   type AccessKeyRecord,
   type AliasRecord,
+  type ApprovalRecord,
+  type ClientCertificateRecord,
   type GrantConstraints,
   type GrantRecord,
   type KeyPatch,
   type KeyRecord,
   type KeyState,
   type KeyVersionRecord,
+  type ManagedPolicyRecord,
+  type PrincipalPatch,
   type PrincipalRecord,
   type RotationType,
   type TokenRecord,
@@ -21,10 +27,13 @@ import {
 import type {
   AccessKeysTable,
   AliasesTable,
+  ApprovalsTable,
   AuditEventsTable,
+  ClientCertificatesTable,
   GrantsTable,
   KeysTable,
   KeyVersionsTable,
+  PoliciesTable,
   PrincipalsTable,
   TokensTable,
 } from './schema.js';
@@ -189,26 +198,52 @@ export function rowToAlias(row: AliasesTable): AliasRecord {
 
 // ---- principals and credentials -------------------------------------------------------------------------
 
+/** The principals row; its policies are rows of principal_policies. */
 export function principalToRow(principal: PrincipalRecord): PrincipalsTable {
   return {
     id: principal.id,
     name: principal.name,
+    kind: principal.kind,
     arn: principal.arn,
     roles: JSON.stringify(principal.roles),
+    tags: JSON.stringify(principal.tags),
     disabled: principal.disabled ? 1 : 0,
     created_at: toMillis(principal.createdAt),
+    updated_at: toMillis(principal.updatedAt),
   };
 }
 
-export function rowToPrincipal(row: PrincipalsTable): PrincipalRecord {
+/**
+ * A principals row with `policies`, the JSON array of its attached policy names (any order; returned sorted by
+ * code point, as names are ordered in the database).
+ */
+export function rowToPrincipal(row: PrincipalsTable & { policies: string }): PrincipalRecord {
   return {
     id: row.id,
     name: row.name,
+    kind: oneOf(row.kind, PRINCIPAL_KINDS, 'principals.kind'),
     arn: row.arn,
     roles: parseStringArray(row.roles, 'principals.roles'),
+    policies: parseStringArray(row.policies, 'principal_policies.policy_name').sort(compareCodePoints),
+    tags: parseStringMap(row.tags, 'principals.tags'),
     disabled: Number(row.disabled) !== 0,
     createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
   };
+}
+
+/** The principals columns a PrincipalPatch sets (policies are rows of principal_policies); absent or undefined ones are left alone. */
+export function principalPatchToRow(patch: PrincipalPatch): Partial<PrincipalsTable> {
+  const row: Partial<PrincipalsTable> = {};
+  if (patch.roles !== undefined) row.roles = JSON.stringify(patch.roles);
+  if (patch.tags !== undefined) row.tags = JSON.stringify(patch.tags);
+  if (patch.disabled !== undefined) row.disabled = patch.disabled ? 1 : 0;
+  return row;
+}
+
+/** Code-point order (UTF-8 byte order), as PostgreSQL's "C" collation and SQLite's BINARY compare text. */
+export function compareCodePoints(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
 export function tokenToRow(token: TokenRecord): TokensTable {
@@ -238,6 +273,7 @@ export function accessKeyToRow(key: AccessKeyRecord): AccessKeysTable {
     secret_wrapped: toBuffer(key.secretWrapped),
     status: key.status,
     created_at: toMillis(key.createdAt),
+    expires_at: toNullableMillis(key.expiresAt),
   };
 }
 
@@ -248,6 +284,91 @@ export function rowToAccessKey(row: AccessKeysTable): AccessKeyRecord {
     secretWrapped: row.secret_wrapped,
     status: oneOf(row.status, ACCESS_KEY_STATUSES, 'access_keys.status'),
     createdAt: toDate(row.created_at),
+    expiresAt: toNullableDate(row.expires_at),
+  };
+}
+
+// ---- managed policies -----------------------------------------------------------------------------------
+
+export function policyToRow(policy: ManagedPolicyRecord): PoliciesTable {
+  return {
+    name: policy.name,
+    description: policy.description,
+    document: policy.document,
+    created_at: toMillis(policy.createdAt),
+    updated_at: toMillis(policy.updatedAt),
+  };
+}
+
+export function rowToPolicy(row: PoliciesTable): ManagedPolicyRecord {
+  return {
+    name: row.name,
+    description: row.description,
+    document: row.document,
+    createdAt: toDate(row.created_at),
+    updatedAt: toDate(row.updated_at),
+  };
+}
+
+// ---- client certificates --------------------------------------------------------------------------------
+
+export function clientCertificateToRow(certificate: ClientCertificateRecord): ClientCertificatesTable {
+  return {
+    fingerprint: certificate.fingerprint,
+    principal_id: certificate.principalId,
+    subject: certificate.subject,
+    not_after: toMillis(certificate.notAfter),
+    created_at: toMillis(certificate.createdAt),
+  };
+}
+
+export function rowToClientCertificate(row: ClientCertificatesTable): ClientCertificateRecord {
+  return {
+    fingerprint: row.fingerprint,
+    principalId: row.principal_id,
+    subject: row.subject,
+    notAfter: toDate(row.not_after),
+    createdAt: toDate(row.created_at),
+  };
+}
+
+// ---- approvals ------------------------------------------------------------------------------------------
+
+export function approvalToRow(approval: ApprovalRecord): ApprovalsTable {
+  return {
+    id: approval.id,
+    operation: approval.operation,
+    resource: approval.resource,
+    request_digest: approval.requestDigest,
+    summary: JSON.stringify(approval.summary),
+    requester_id: approval.requesterId,
+    requester_arn: approval.requesterArn,
+    status: approval.status,
+    approver_id: approval.approverId,
+    approver_arn: approval.approverArn,
+    created_at: toMillis(approval.createdAt),
+    expires_at: toMillis(approval.expiresAt),
+    decided_at: toNullableMillis(approval.decidedAt),
+    consumed_at: toNullableMillis(approval.consumedAt),
+  };
+}
+
+export function rowToApproval(row: ApprovalsTable): ApprovalRecord {
+  return {
+    id: row.id,
+    operation: row.operation,
+    resource: row.resource,
+    requestDigest: row.request_digest,
+    summary: parseObject(row.summary, 'approvals.summary'),
+    requesterId: row.requester_id,
+    requesterArn: row.requester_arn,
+    status: oneOf(row.status, APPROVAL_STATUSES, 'approvals.status'),
+    approverId: row.approver_id,
+    approverArn: row.approver_arn,
+    createdAt: toDate(row.created_at),
+    expiresAt: toDate(row.expires_at),
+    decidedAt: toNullableDate(row.decided_at),
+    consumedAt: toNullableDate(row.consumed_at),
   };
 }
 

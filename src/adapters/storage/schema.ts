@@ -1,6 +1,6 @@
 /**
  * The relational schema shared by the SQLite and PostgreSQL adapters, as Kysely sees it.
- * Conventions: times are epoch milliseconds (BIGINT), booleans are integers 0/1, tags/roles/details are JSON text,
+ * Conventions: times are epoch milliseconds (BIGINT), booleans are integers 0/1, tags/roles/details/summaries are JSON text,
  * wrapped material is BLOB (SQLite) or BYTEA (PostgreSQL) and comes back as a Buffer.
  */
 import type { Generated } from 'kysely';
@@ -57,12 +57,62 @@ export interface AliasesTable {
 export interface PrincipalsTable {
   id: string;
   name: string;
+  /** 'user' or 'service' (migration 0004). */
+  kind: string;
   arn: string;
   /** JSON array of strings. */
   roles: string;
+  /** JSON object of string values (migration 0004). */
+  tags: string;
   /** 0 or 1. */
   disabled: number;
   created_at: number;
+  /** Migration 0004; rows from before it have their created_at. */
+  updated_at: number;
+}
+
+/** Managed policies attached to principals (migration 0004); the policy cannot be deleted while attached. */
+export interface PrincipalPoliciesTable {
+  principal_id: string;
+  policy_name: string;
+}
+
+/** Customer-managed identity policies (migration 0004). */
+export interface PoliciesTable {
+  name: string;
+  description: string;
+  /** The policy document, JSON text. */
+  document: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Client certificates mapped to principals, by fingerprint (migration 0004). */
+export interface ClientCertificatesTable {
+  fingerprint: string;
+  principal_id: string;
+  subject: string;
+  not_after: number;
+  created_at: number;
+}
+
+/** Dual-control approval requests (migration 0004); no reference to principals, so they outlive them. */
+export interface ApprovalsTable {
+  id: string;
+  operation: string;
+  resource: string | null;
+  request_digest: string;
+  /** JSON object. */
+  summary: string;
+  requester_id: string;
+  requester_arn: string;
+  status: string;
+  approver_id: string | null;
+  approver_arn: string | null;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+  consumed_at: number | null;
 }
 
 export interface TokensTable {
@@ -79,6 +129,8 @@ export interface AccessKeysTable {
   secret_wrapped: Buffer;
   status: string;
   created_at: number;
+  /** Migration 0004; null for no expiry. */
+  expires_at: number | null;
 }
 
 export interface AuditEventsTable {
@@ -109,5 +161,9 @@ export interface StorageDatabase {
   principals: PrincipalsTable;
   tokens: TokensTable;
   access_keys: AccessKeysTable;
+  policies: PoliciesTable;
+  principal_policies: PrincipalPoliciesTable;
+  client_certificates: ClientCertificatesTable;
+  approvals: ApprovalsTable;
   audit_events: AuditEventsTable;
 }

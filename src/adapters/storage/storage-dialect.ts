@@ -2,7 +2,7 @@
  * What differs between the engines behind the shared Kysely storage, and the one place driver errors are
  * translated. Invariant: no driver message reaches a DataDefenderError's message; the driver error is the cause.
  */
-import type { Kysely, Transaction } from 'kysely';
+import type { Expression, Kysely, RawBuilder, Transaction } from 'kysely';
 import { DataDefenderError, DependencyError, InternalError } from '../../errors/index.js';
 import type { StorageDatabase } from './schema.js';
 
@@ -19,6 +19,15 @@ export interface StorageDialect {
    * (a reader paging by `afterSequence` can never skip an event that commits late).
    */
   lockAuditAppend(trx: Transaction<StorageDatabase>): Promise<void>;
+  /**
+   * Locks principal `id` until commit, so that per-principal checks (the count of Active access keys) and the writes
+   * that depend on them are serialized across servers; a concurrent insert referencing the principal waits too.
+   * Returns whether the principal exists. PostgreSQL: SELECT ... FOR UPDATE. SQLite: every transaction is
+   * BEGIN IMMEDIATE, which already holds the database's write lock, so a plain SELECT.
+   */
+  lockPrincipal(trx: Transaction<StorageDatabase>, id: string): Promise<boolean>;
+  /** The aggregate of a text column into JSON array text, in no particular order; `[]` over no rows. */
+  jsonTextArray(column: Expression<string>): RawBuilder<string>;
   /** Best-effort work after a key was destroyed and committed (e.g. flushing freed pages out of a WAL). */
   afterDestroy?(db: Kysely<StorageDatabase>): Promise<void>;
   /** Called once after the Kysely instance is destroyed. */

@@ -40,6 +40,7 @@ const AWS_ERRORS = {
   ERR_CONFLICT: { type: 'ConflictException', status: 400 },
   ERR_UNAUTHENTICATED: { type: 'MissingAuthenticationTokenException', status: 403 },
   ERR_ACCESS_DENIED: { type: 'AccessDeniedException', status: 400 },
+  ERR_APPROVAL_REQUIRED: { type: 'AccessDeniedException', status: 400 },
   ERR_PAYLOAD_TOO_LARGE: { type: 'ValidationException', status: 413 },
   ERR_SEALED: { type: 'KMSInternalException', status: 503 },
   ERR_DEPENDENCY: { type: 'DependencyTimeoutException', status: 503 },

@@ -6,6 +6,7 @@
  * name, or `UnknownOperation`); errors are `{"__type","message"}` with AWS's status codes and never carry internal
  * details; every response carries `x-amzn-RequestId`; unknown members are ignored, wrong types are refused.
  */
+import { requestDigest } from '../../http/request-digest.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseGrantToken } from '../../core/grants.js';
 import type { KeyService } from '../../core/key-service.js';
@@ -100,6 +101,7 @@ export async function awsKmsApi(app: FastifyInstance, deps: AwsKmsApiDeps): Prom
       }
       const operation = AWS_OPERATIONS[name]!;
       const body = parseBody(raw);
+      ctx = { ...ctx, requestDigest: () => requestDigest(['aws-kms', name], body) };
       const input = validateInput(operation.input, body);
       if ((body as { DryRun?: unknown }).DryRun === true) throw new UnsupportedError('DryRun is not supported.');
       // Grant tokens only speed up a grant's visibility in AWS; ours are visible at once, so they are only validated.

@@ -3,7 +3,7 @@
  * (`satisfies Record<ErrorCode, number>`: a new code without a status fails the build).
  * Invariant: the body carries only the error's client-safe message, never a stack or a cause.
  */
-import type { DataDefenderError, ErrorCode } from '../../errors/index.js';
+import { ApprovalRequiredError, type DataDefenderError, type ErrorCode } from '../../errors/index.js';
 
 export const STATUS_BY_CODE = {
   ERR_VALIDATION: 400,
@@ -32,6 +32,7 @@ export const STATUS_BY_CODE = {
   ERR_CONFLICT: 409,
   ERR_UNAUTHENTICATED: 401,
   ERR_ACCESS_DENIED: 403,
+  ERR_APPROVAL_REQUIRED: 403,
   ERR_PAYLOAD_TOO_LARGE: 413,
   ERR_SEALED: 503,
   ERR_DEPENDENCY: 503,
@@ -46,6 +47,8 @@ export interface Problem {
   detail: string;
   code: ErrorCode;
   requestId: string;
+  /** ERR_APPROVAL_REQUIRED: the pending approval request. */
+  approvalRequestId?: string;
 }
 
 export function problemOf(error: DataDefenderError, requestId: string): Problem {
@@ -57,5 +60,6 @@ export function problemOf(error: DataDefenderError, requestId: string): Problem 
     detail: error.message,
     code: error.code,
     requestId,
+    ...(error instanceof ApprovalRequiredError ? { approvalRequestId: error.approvalId } : {}),
   };
 }

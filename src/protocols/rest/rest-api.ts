@@ -16,16 +16,26 @@ import {
 } from '../../errors/index.js';
 import type { KeyService } from '../../core/key-service.js';
 import type { BearerAuthenticator } from '../../identity/bearer-authenticator.js';
+import type { CertificateAuthenticator } from '../../identity/certificate-authenticator.js';
+import type { IdentityService } from '../../identity/identity-service.js';
+import type { TLSSocket } from 'node:tls';
 import { problemOf } from './problem.js';
 import { contextOf } from './rest-context.js';
 import { aliasRoutes } from './routes/aliases.js';
+import { approvalRoutes } from './routes/approvals.js';
+import { credentialRoutes } from './routes/credentials.js';
+import { policyRoutes } from './routes/policies.js';
+import { principalRoutes } from './routes/principals.js';
 import { cryptoRoutes } from './routes/crypto.js';
 import { keyRoutes } from './routes/keys.js';
 import { systemRoutes, type HealthReport } from './routes/system.js';
 
 export interface RestApiDeps {
   service: KeyService;
+  identity: IdentityService;
   authenticate: BearerAuthenticator;
+  /** Mutual TLS: the principal mapped to the connection's client certificate (used when there is no bearer token). */
+  authenticateCertificate?: CertificateAuthenticator;
   health: () => HealthReport;
 }
 
@@ -47,7 +57,16 @@ function fromFramework(error: FastifyError): DataDefenderError {
 }
 
 export async function restApi(app: FastifyInstance, deps: RestApiDeps): Promise<void> {
-  const { service, authenticate } = deps;
+  const { service, identity, authenticate, authenticateCertificate } = deps;
+
+  /** A bearer token when the request carries one; else the connection's mapped client certificate; else refused. */
+  const callerOf = async (request: FastifyRequest) => {
+    if (request.headers.authorization === undefined && authenticateCertificate) {
+      const caller = await authenticateCertificate(request.raw.socket as TLSSocket);
+      if (caller) return caller;
+    }
+    return authenticate(request.headers.authorization);
+  };
 
   const audited = async (request: FastifyRequest, error: DataDefenderError): Promise<DataDefenderError> => {
     const name = request.routeOptions.config.operation;
@@ -60,7 +79,7 @@ export async function restApi(app: FastifyInstance, deps: RestApiDeps): Promise<
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.public) return;
     try {
-      request.caller = await authenticate(request.headers.authorization);
+      request.caller = await callerOf(request);
     } catch (err) {
       throw await audited(request, toDataDefenderError(err));
     }
@@ -85,4 +104,8 @@ export async function restApi(app: FastifyInstance, deps: RestApiDeps): Promise<
   keyRoutes(app, service);
   cryptoRoutes(app, service);
   aliasRoutes(app, service);
+  principalRoutes(app, identity);
+  credentialRoutes(app, identity);
+  policyRoutes(app, identity);
+  approvalRoutes(app, service);
 }

@@ -4,6 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify';
 import type { Caller, RequestContext } from '../../core/request-context.js';
+import { requestDigest } from '../../http/request-digest.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,7 +20,7 @@ declare module 'fastify' {
   }
 }
 
-export const ANONYMOUS: Caller = { principalId: 'anonymous', arn: 'anonymous', roles: [], credential: 'none' };
+export const ANONYMOUS: Caller = Object.freeze({ principalId: 'anonymous', arn: 'anonymous', roles: Object.freeze([]), credential: 'none' });
 
 export function contextOf(request: FastifyRequest): RequestContext {
   const userAgent = request.headers['user-agent'];
@@ -31,6 +32,7 @@ export function contextOf(request: FastifyRequest): RequestContext {
     caller: request.caller ?? ANONYMOUS,
     sourceIp: request.ip,
     userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 256) : null,
+    requestDigest: () => requestDigest(['rest', request.method, request.url], request.body),
   };
 }
 

@@ -21,6 +21,10 @@ const marker = { type: 'string', minLength: 1, maxLength: 1024 };
 /** Query strings are not type-coerced (coercion would also turn JSON numbers into strings in bodies). */
 const integerString = { type: 'string', pattern: '^[0-9]{1,9}$' };
 
+const name = { type: 'string', minLength: 1, maxLength: 128 };
+const names = { type: 'array', items: name, maxItems: 50 };
+const policyDocument = { type: 'string', minLength: 1, maxLength: 65_536 };
+
 export const SCHEMAS = {
   keyParams: closed({ keyId: keyIdentifier }, ['keyId']),
   aliasParams: closed({ '*': { type: 'string', minLength: 1, maxLength: 512 } }, ['*']),
@@ -64,6 +68,20 @@ export const SCHEMAS = {
   random: closed({ numberOfBytes: { type: 'integer' } }, ['numberOfBytes']),
   createAlias: closed({ aliasName: { type: 'string', minLength: 1, maxLength: 512 }, keyId: keyIdentifier }, ['aliasName', 'keyId']),
   updateAlias: closed({ keyId: keyIdentifier }, ['keyId']),
+  nameParams: closed({ name }, ['name']),
+  principalRoleParams: closed({ name, role: name }, ['name', 'role']),
+  principalPolicyParams: closed({ name, policy: name }, ['name', 'policy']),
+  idParams: closed({ id: { type: 'string', minLength: 1, maxLength: 128 } }, ['id']),
+  pageQuery: closed({ limit: integerString, marker }),
+  approvalQuery: closed({ limit: integerString, marker, status: { type: 'string', maxLength: 16 } }),
+  createPrincipal: closed({ name, kind: { type: 'string', enum: ['user', 'service'] }, roles: names, policies: names, tags }, ['name']),
+  principalTags: closed({ tags }, ['tags']),
+  createAccessKey: closed({ expiresInDays: { type: 'integer' } }),
+  updateAccessKey: closed({ status: { type: 'string', enum: ['Active', 'Inactive'] } }, ['status']),
+  createToken: closed({ ttlSeconds: { type: 'integer' } }),
+  mapCertificate: closed({ certificatePem: { type: 'string', minLength: 1, maxLength: 16_384 } }, ['certificatePem']),
+  createPolicy: closed({ name, document: policyDocument, description: { type: 'string' } }, ['name', 'document']),
+  updatePolicy: closed({ document: policyDocument, description: { type: 'string' } }, ['document']),
 } as const;
 
 /** Response schemas of the hottest routes: they let Fastify serialize with a compiled serializer. */

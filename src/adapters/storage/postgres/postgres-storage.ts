@@ -43,6 +43,17 @@ export const POSTGRES_MIGRATION_DIALECT: MigrationDialect = {
     await db.schema.alterTable('keys').addCheckConstraint('keys_state_check', checks.state).execute();
     await db.schema.alterTable('keys').addCheckConstraint('keys_current_version_check', checks.currentVersion).execute();
   },
+  async extendPrincipals(db, checks) {
+    // The defaults fill existing rows; kind keeps none afterwards (every insert names it), tags keeps '{}'.
+    await sql`alter table principals
+      add column kind text not null default 'user',
+      add column tags text not null default '{}',
+      add column updated_at bigint`.execute(db);
+    await sql`alter table principals alter column kind drop default`.execute(db);
+    await db.schema.alterTable('principals').addCheckConstraint('principals_kind_check', checks.kind).execute();
+    await sql`update principals set updated_at = created_at`.execute(db);
+    await sql`alter table principals alter column updated_at set not null`.execute(db);
+  },
 };
 
 /**
@@ -138,6 +149,9 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     lockAuditAppend: async (trx) => {
       await sql`lock table audit_events in exclusive mode`.execute(trx);
     },
+    lockPrincipal: async (trx, id) =>
+      (await trx.selectFrom('principals').select('id').where('id', '=', id).forUpdate().executeTakeFirst()) !== undefined,
+    jsonTextArray: (column) => sql<string>`coalesce(json_agg(${column})::text, '[]')`,
   };
   const db = new Kysely<StorageDatabase>({ dialect: new PostgresDialect({ pool }) });
   try {

@@ -57,6 +57,26 @@ export const SQLITE_MIGRATION_DIALECT: MigrationDialect = {
     await db.schema.createIndex('keys_due_for_rotation').on('keys').columns(['state', 'next_rotation_at']).execute();
     await db.schema.createIndex('keys_due_for_deletion').on('keys').columns(['state', 'deletion_at']).execute();
   },
+  async extendPrincipals(db, checks) {
+    // A NOT NULL column added by ALTER TABLE needs a constant default, and updated_at's comes from created_at:
+    // rebuild principals under the same name, as replaceKeyChecks does (foreign keys are off while it runs).
+    await db.schema
+      .createTable('principals_rebuilt')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull().unique())
+      .addColumn('kind', 'text', (c) => c.notNull().check(checks.kind))
+      .addColumn('arn', 'text', (c) => c.notNull())
+      .addColumn('roles', 'text', (c) => c.notNull())
+      .addColumn('tags', 'text', (c) => c.notNull().defaultTo('{}'))
+      .addColumn('disabled', 'integer', (c) => c.notNull().check(sql`disabled in (0, 1)`))
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await sql`insert into principals_rebuilt (id, name, kind, arn, roles, tags, disabled, created_at, updated_at)
+      select id, name, 'user', arn, roles, '{}', disabled, created_at, created_at from principals`.execute(db);
+    await db.schema.dropTable('principals').execute();
+    await db.schema.alterTable('principals_rebuilt').renameTo('principals').execute();
+  },
 };
 
 /** SQLite result codes that mean the database file cannot be used right now (as opposed to a bug). */
@@ -67,6 +87,8 @@ function classifySqliteError(err: unknown): DriverErrorClass {
   if (typeof code !== 'string') return 'other';
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'unique';
   if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return 'foreign-key';
+  // An ON DELETE RESTRICT action fails as SQLite's built-in foreign-key trigger (we define no triggers of our own).
+  if (code === 'SQLITE_CONSTRAINT_TRIGGER' && (err as { message?: unknown }).message === 'FOREIGN KEY constraint failed') return 'foreign-key';
   if (UNAVAILABLE.test(code) || isSystemErrorCode(code)) return 'unavailable';
   return 'other';
 }
@@ -118,6 +140,9 @@ export async function openSqliteStorage(options: { file: string }): Promise<Stor
     classifyError: classifySqliteError,
     // BEGIN IMMEDIATE already serializes writers, so sequence order is commit order.
     lockAuditAppend: async () => {},
+    // BEGIN IMMEDIATE holds the write lock for the whole transaction: nothing else writes until commit.
+    lockPrincipal: async (trx, id) => (await trx.selectFrom('principals').select('id').where('id', '=', id).executeTakeFirst()) !== undefined,
+    jsonTextArray: (column) => sql<string>`json_group_array(${column})`,
     afterDestroy: async (db) => {
       await sql`pragma wal_checkpoint(TRUNCATE)`.execute(db);
     },

@@ -22,8 +22,17 @@ export function systemRoutes(app: FastifyInstance, service: KeyService, health: 
 
   app.get('/v1/whoami', operation('GetCallerIdentity'), handle(async (ctx) =>
     service.run(ctx, 'GetCallerIdentity', { readOnly: true }, async (op) => {
-      op.authorize(null);
-      return { principal: { arn: ctx.caller.arn, roles: ctx.caller.roles, credential: ctx.caller.credential } };
+      await op.authorize(null);
+      const { arn, roles, policies = [], tags = {}, credential } = ctx.caller;
+      return { principal: { arn, roles, policies: policies.map((p) => p.name), tags, credential } };
+    }),
+  ));
+
+  app.get('/v1/status', operation('GetStatus'), handle(async (ctx) =>
+    service.run(ctx, 'GetStatus', { readOnly: true, action: 'datadefender:GetStatus' }, async (op) => {
+      await op.authorize(null);
+      const { enabled, operations, approvalTtlSeconds } = service.dualControl;
+      return { ...health(), sealed: false, dualControl: enabled ? { enabled, operations, approvalTtlSeconds } : { enabled } };
     }),
   ));
 

@@ -1,0 +1,67 @@
+/**
+ * What the identity use cases (principals, credentials, identity policies) share, and the rules they have in common.
+ * Every one runs through the core's operation runner: authorized (`datadefender:<Operation>`), audited, and under
+ * dual control when the change would let someone decrypt.
+ */
+import { NotFoundError, ValidationError } from '../errors/index.js';
+import type { Clock } from '../ports/clock.js';
+import type { RootOfTrust } from '../ports/root-of-trust.js';
+import type { PrincipalRecord, Storage } from '../ports/storage.js';
+import { partitionOf, type AccountScope } from '../core/arn.js';
+import type { RunOperation } from '../core/audited-operation.js';
+import { DECRYPTION_ACTIONS } from '../policy/actions.js';
+import { builtInRole } from '../policy/built-in-roles.js';
+import { parsePolicy, type ParsedPolicy } from '../policy/policy-document.js';
+
+export interface IdentityContext {
+  storage: Storage;
+  run: RunOperation;
+  clock: Clock;
+  scope: AccountScope;
+  root: RootOfTrust;
+}
+
+/** IAM's name characters. */
+const NAME = /^[A-Za-z0-9+=,.@_-]+$/;
+
+/** @throws ValidationError (ERR_VALIDATION) */
+export function checkName(what: string, name: string, max: number): string {
+  if (typeof name !== 'string' || name.length < 1 || name.length > max || !NAME.test(name)) {
+    throw new ValidationError(`${what} must be 1 to ${max} characters of letters, digits and +=,.@_-.`);
+  }
+  return name;
+}
+
+export const PRINCIPAL_NAME_MAX = 64;
+
+/**
+ * The principal named `name`. A missing one names its would-be user ARN, so a caller who may not act on
+ * principals is told "access denied", as for an existing one (the operation runner decides).
+ * @throws ValidationError, NotFoundError
+ */
+export async function principalNamed(ic: Pick<IdentityContext, 'storage' | 'scope'>, name: string): Promise<PrincipalRecord> {
+  const principal = await ic.storage.getPrincipalByName(checkName('A principal name', name, PRINCIPAL_NAME_MAX));
+  if (!principal) throw new NotFoundError(`Principal '${name}' does not exist.`, { resource: iamArn(ic.scope, `user/${name}`) });
+  return principal;
+}
+
+export const iamArn = (scope: AccountScope, resource: string) => `arn:${partitionOf(scope.region)}:iam::${scope.accountId}:${resource}`;
+
+/** `datadefender:<Operation>`, the action DataDefender's own operations are authorized as. */
+export const ddAction = (operation: string) => `datadefender:${operation}`;
+
+const DECRYPTION = DECRYPTION_ACTIONS.map((a) => a.toLowerCase());
+
+/** True when the policy allows any operation that reveals plaintext (whatever its resources and conditions). */
+export function allowsDecryption(policy: ParsedPolicy): boolean {
+  return policy.statements.some((s) => s.effect === 'Allow' && DECRYPTION.some((a) => s.actions.match(a) !== s.actions.negated));
+}
+
+/** True when the roles or policy documents would let their holder decrypt. */
+export function grantsDecryption(roles: readonly string[], documents: readonly string[]): boolean {
+  const parsed = [
+    ...roles.flatMap((r) => builtInRole(r)?.policy ?? []),
+    ...documents.map((d) => parsePolicy(d, { kind: 'identity' })),
+  ];
+  return parsed.some(allowsDecryption);
+}

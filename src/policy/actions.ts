@@ -1,0 +1,78 @@
+/**
+ * The action catalogue: the IAM action names policies speak. AWS KMS operations are `kms:<Operation>` (ReEncrypt is
+ * two actions, `kms:ReEncryptFrom` and `kms:ReEncryptTo`); DataDefender's own operations (principals, credentials,
+ * identity policies, approvals, the audit trail) are `datadefender:<Operation>`.
+ * The groups below are the vocabulary of the built-in roles (built-in-roles.ts) and of dual control.
+ */
+
+/** `kms:Encrypt` for an AWS KMS operation name; names that already carry a vendor prefix are returned as they are. */
+export function iamAction(operation: string): string {
+  return operation.includes(':') ? operation : `kms:${operation}`;
+}
+
+/** Operations that use a key's material on data (separation of duties: administrators hold none of them). */
+export const KEY_USE_ACTIONS = [
+  'kms:Encrypt',
+  'kms:Decrypt',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+  'kms:GenerateDataKeyPair',
+  'kms:GenerateDataKeyPairWithoutPlaintext',
+  'kms:Sign',
+  'kms:Verify',
+  'kms:GenerateMac',
+  'kms:VerifyMac',
+  'kms:DeriveSharedSecret',
+] as const;
+
+/** Operations whose answer holds plaintext or secret material: a policy allowing one of them grants decryption. */
+export const DECRYPTION_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyPair', 'kms:DeriveSharedSecret'] as const;
+
+/** Encrypt and decrypt data, directly or through data keys (what developers and applications use). */
+export const DATA_ACTIONS = [
+  'kms:Encrypt',
+  'kms:Decrypt',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+] as const;
+
+/** Key metadata: what a key is, its aliases, tags and rotation status. */
+export const KEY_METADATA_ACTIONS = [
+  'kms:DescribeKey',
+  'kms:ListKeys',
+  'kms:ListAliases',
+  'kms:ListResourceTags',
+  'kms:GetKeyRotationStatus',
+  'kms:ListKeyRotations',
+] as const;
+
+/** Who may use a key: its policy and grants, and its public key. */
+export const KEY_ACCESS_READ_ACTIONS = ['kms:GetKeyPolicy', 'kms:ListKeyPolicies', 'kms:ListGrants', 'kms:ListRetirableGrants', 'kms:GetPublicKey'] as const;
+
+/** Reading principals, credentials (never secrets), identity policies and roles. */
+export const IDENTITY_READ_ACTIONS = [
+  'datadefender:GetPrincipal',
+  'datadefender:ListPrincipals',
+  'datadefender:ListAccessKeys',
+  'datadefender:ListTokens',
+  'datadefender:ListClientCertificates',
+  'datadefender:GetPolicy',
+  'datadefender:ListPolicies',
+  'datadefender:GetRole',
+  'datadefender:ListRoles',
+  'datadefender:ListApprovals',
+  'datadefender:GetApproval',
+] as const;
+
+/** Reading and verifying the audit trail. */
+export const AUDIT_READ_ACTIONS = ['datadefender:LookupEvents', 'datadefender:VerifyAuditTrail'] as const;
+
+/** Taking the audit trail and compliance evidence out of the system. */
+export const AUDIT_EXPORT_ACTIONS = ['datadefender:ExportAuditTrail', 'datadefender:GetComplianceReport'] as const;
+
+/** Reading operational metrics. */
+export const METRICS_ACTIONS = ['datadefender:GetMetrics'] as const;
