@@ -71,7 +71,7 @@ export function createAliases(kc: KeyContext) {
       return run(ctx, 'UpdateAlias', { readOnly: false }, async (op) => {
         op.details.aliasName = name;
         const alias = await storage.getAlias(checkAliasName(name));
-        if (!alias) throw new NotFoundError(`Alias ${aliasArn(scope, name)} is not found.`);
+        if (!alias) throw new NotFoundError(`Alias ${aliasArn(scope, name)} is not found.`, { resource: aliasArn(scope, name) });
         const key = await targetKey(targetKeyId);
         await op.authorize(key);
         const current = await storage.getKey(alias.keyId);
@@ -89,9 +89,9 @@ export function createAliases(kc: KeyContext) {
       return run(ctx, 'DeleteAlias', { readOnly: false }, async (op) => {
         op.details.aliasName = name;
         const alias = await storage.getAlias(checkAliasName(name));
-        if (!alias) throw new NotFoundError(`Alias ${aliasArn(scope, name)} is not found.`);
+        if (!alias) throw new NotFoundError(`Alias ${aliasArn(scope, name)} is not found.`, { resource: aliasArn(scope, name) });
         const key = await storage.getKey(alias.keyId);
-        if (!key) throw new NotFoundError(`Alias ${aliasArn(scope, name)} is not found.`);
+        if (!key) throw new NotFoundError(`Alias ${aliasArn(scope, name)} is not found.`, { resource: aliasArn(scope, name) });
         await op.authorize(key);
         await op.beforeChange();
         if (!(await storage.deleteAlias(name))) throw new NotFoundError(`Alias ${aliasArn(scope, name)} is not found.`);

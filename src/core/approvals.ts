@@ -50,9 +50,9 @@ export function createApprovals(kc: KeyContext, access: AccessControl) {
 
   const decide = (ctx: RequestContext, id: string, decision: 'Approved' | 'Rejected') =>
     run(ctx, `${decision === 'Approved' ? 'Approve' : 'Reject'}Request`, { readOnly: false, action: `datadefender:${decision === 'Approved' ? 'Approve' : 'Reject'}Request` }, async (op) => {
+      await op.authorize(null);
       const approval = await find(id);
       Object.assign(op.details, { approvalId: approval.id, operation: approval.operation, requestedBy: approval.requesterArn });
-      await op.authorize(null);
       if (approval.requesterId === ctx.caller.principalId) throw new AccessDeniedError('You cannot decide your own approval request.');
       const now = clock.now();
       const onOperation = await access.authorize(ctx.caller, approval.operation, await targetOf(approval), undefined, { sourceIp: ctx.sourceIp, now });

@@ -6,7 +6,7 @@
  * nobody deletes or disables themselves (no accidental lockout); deleting a principal deletes its credentials.
  */
 import { randomUuid } from '../crypto/index.js';
-import { NotFoundError, ValidationError } from '../errors/index.js';
+import { NotFoundError, ValidationError, type DataDefenderError } from '../errors/index.js';
 import { PRINCIPAL_KINDS, type Page, type PrincipalKind, type PrincipalPatch, type PrincipalRecord } from '../ports/storage.js';
 import { checkInteger, checkTags } from '../core/limits.js';
 import type { RequestContext } from '../core/request-context.js';
@@ -36,33 +36,36 @@ export function createPrincipals(ic: IdentityContext) {
     Promise.all(
       names.map(async (n) => {
         const policy = await storage.getPolicy(n);
-        if (!policy) throw new NotFoundError(`Policy '${n}' does not exist.`);
+        if (!policy) throw new NotFoundError(`Policy '${n}' does not exist.`, { resource: iamArn(scope, `policy/${n}`) });
         return policy.document;
       }),
     );
 
-  /** Load -> authorize (sensitive when `grants` says so) -> audit the attempt -> update. */
+  /**
+   * Load -> plan -> authorize (sensitive when the plan says so) -> the plan's objection, if any -> audit the attempt
+   * -> update. A plan reports an objection instead of throwing, so callers without permission learn nothing from it.
+   */
   const change = (
     ctx: RequestContext,
     operation: string,
     name: string,
-    patchFor: (p: PrincipalRecord) => Promise<{ patch: PrincipalPatch; sensitive: boolean }>,
+    plan: (p: PrincipalRecord) => Promise<{ patch: PrincipalPatch; sensitive: boolean; objection?: DataDefenderError }>,
   ): Promise<PrincipalRecord> =>
     run(ctx, operation, { readOnly: false, action: ddAction(operation) }, async (op) => {
       const principal = await find(name);
       op.details.principal = principal.arn;
-      const { patch, sensitive } = await patchFor(principal);
+      const { patch, sensitive, objection } = await plan(principal);
       Object.assign(op.details, patch);
       await op.authorize({ arn: principal.arn }, undefined, undefined, { sensitive });
+      if (objection) throw objection;
       await op.beforeChange();
       const updated = await storage.updatePrincipal(principal.id, patch, clock.now());
       if (!updated) throw new NotFoundError(`Principal '${name}' does not exist.`);
       return updated;
     });
 
-  const notSelf = (ctx: RequestContext, principal: PrincipalRecord, what: string) => {
-    if (principal.id === ctx.caller.principalId) throw new ValidationError(`You cannot ${what} yourself.`);
-  };
+  const selfObjection = (ctx: RequestContext, principal: PrincipalRecord, what: string) =>
+    principal.id === ctx.caller.principalId ? new ValidationError(`You cannot ${what} yourself.`) : undefined;
 
   return {
     /** @throws ValidationError, AlreadyExistsError, NotFoundError (unknown policy), AccessDeniedError, ApprovalRequiredError */
@@ -111,8 +114,8 @@ export function createPrincipals(ic: IdentityContext) {
 
     setDisabled: (ctx: RequestContext, name: string, disabled: boolean) =>
       change(ctx, disabled ? 'DisablePrincipal' : 'EnablePrincipal', name, async (p) => {
-        if (disabled) notSelf(ctx, p, 'disable');
-        return { patch: { disabled }, sensitive: !disabled && grantsDecryption(p.roles, await documentsOf(p.policies)) };
+        const objection = disabled ? selfObjection(ctx, p, 'disable') : undefined;
+        return { patch: { disabled }, sensitive: !disabled && grantsDecryption(p.roles, await documentsOf(p.policies)), ...(objection ? { objection } : {}) };
       }),
 
     addRole: (ctx: RequestContext, name: string, role: string) =>
@@ -122,10 +125,11 @@ export function createPrincipals(ic: IdentityContext) {
       })),
 
     removeRole: (ctx: RequestContext, name: string, role: string) =>
-      change(ctx, 'RemovePrincipalRole', name, async (p) => {
-        if (!p.roles.includes(role)) throw new NotFoundError(`Principal '${name}' does not have role '${role}'.`);
-        return { patch: { roles: p.roles.filter((r) => r !== role) }, sensitive: false };
-      }),
+      change(ctx, 'RemovePrincipalRole', name, async (p) => ({
+        patch: { roles: p.roles.filter((r) => r !== role) },
+        sensitive: false,
+        ...(p.roles.includes(role) ? {} : { objection: new NotFoundError(`Principal '${name}' does not have role '${role}'.`) }),
+      })),
 
     attachPolicy: (ctx: RequestContext, name: string, policyName: string) =>
       change(ctx, 'AttachPrincipalPolicy', name, async (p) => ({
@@ -134,17 +138,19 @@ export function createPrincipals(ic: IdentityContext) {
       })),
 
     detachPolicy: (ctx: RequestContext, name: string, policyName: string) =>
-      change(ctx, 'DetachPrincipalPolicy', name, async (p) => {
-        if (!p.policies.includes(policyName)) throw new NotFoundError(`Policy '${policyName}' is not attached to '${name}'.`);
-        return { patch: { policies: p.policies.filter((n) => n !== policyName) }, sensitive: false };
-      }),
+      change(ctx, 'DetachPrincipalPolicy', name, async (p) => ({
+        patch: { policies: p.policies.filter((n) => n !== policyName) },
+        sensitive: false,
+        ...(p.policies.includes(policyName) ? {} : { objection: new NotFoundError(`Policy '${policyName}' is not attached to '${name}'.`) }),
+      })),
 
     delete(ctx: RequestContext, name: string): Promise<void> {
       return run(ctx, 'DeletePrincipal', { readOnly: false, action: ddAction('DeletePrincipal') }, async (op) => {
         const principal = await find(name);
         op.details.principal = principal.arn;
         await op.authorize({ arn: principal.arn });
-        notSelf(ctx, principal, 'delete');
+        const objection = selfObjection(ctx, principal, 'delete');
+        if (objection) throw objection;
         await op.beforeChange();
         if (!(await storage.deletePrincipal(principal.id))) throw new NotFoundError(`Principal '${name}' does not exist.`);
       });

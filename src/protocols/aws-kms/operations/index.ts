@@ -14,7 +14,8 @@ import { KEY_OPERATIONS } from './keys.js';
 import { ROTATION_OPERATIONS } from './rotation.js';
 import { TAG_OPERATIONS } from './tags.js';
 
-const NOT_OFFERED: Record<string, string> = {
+/** AWS KMS operations DataDefender answers with UnsupportedOperationException, and why. */
+export const NOT_OFFERED: Readonly<Record<string, string>> = {
   ReplicateKey: 'Multi-Region keys are not supported.',
   UpdatePrimaryRegion: 'Multi-Region keys are not supported.',
   CreateCustomKeyStore: 'Custom key stores are not supported; DataDefender roots its keys in its own root of trust.',

@@ -1,0 +1,426 @@
+// The role matrix: every built-in role × every operation of both APIs, with real credentials (SigV4 through
+// the AWS JSON protocol, bearer tokens over HTTPS), asserted exactly. The same matrix is in the README.
+// A call counts as allowed when it is not refused as access denied: every call is made with valid input so that
+// authorization is what decides (a call that passed authorization may still fail on key state, and that is fine).
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { constants, createPublicKey, generateKeyPairSync, publicEncrypt, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AWS_OPERATIONS, NOT_OFFERED } from '../../src/protocols/aws-kms/operations/index.js';
+import { rawAwsRequest } from '../helpers/aws-clients.js';
+import { startDevServer, type DevServer } from '../helpers/dev-server.js';
+import { addPrincipal } from '../helpers/principals.js';
+import { restClient, type DevCredentialsFile } from '../helpers/rest-client.js';
+
+const ROLES = ['developer', 'compliance-officer', 'security-analyst', 'application', 'data-engineer', 'administrator'] as const;
+type Role = (typeof ROLES)[number];
+
+const ADMIN: Role[] = ['administrator'];
+const META: Role[] = ['administrator', 'data-engineer', 'security-analyst', 'developer', 'compliance-officer'];
+const DATA: Role[] = ['data-engineer', 'developer', 'application'];
+const ENGINEER: Role[] = ['data-engineer'];
+const ANALYST: Role[] = ['administrator', 'security-analyst'];
+const CREATORS: Role[] = ['administrator', 'data-engineer'];
+const EVERYONE: Role[] = [...ROLES];
+
+/** Expected AWS KMS API matrix: operation -> roles allowed. */
+const AWS_MATRIX: Record<string, Role[]> = {
+  CreateKey: CREATORS,
+  DescribeKey: [...META, 'application'],
+  ListKeys: META,
+  UpdateKeyDescription: ADMIN,
+  EnableKey: ADMIN,
+  Encrypt: DATA,
+  Decrypt: DATA,
+  ReEncrypt: DATA,
+  GenerateDataKey: DATA,
+  GenerateDataKeyWithoutPlaintext: DATA,
+  GenerateDataKeyPair: ENGINEER,
+  GenerateDataKeyPairWithoutPlaintext: ENGINEER,
+  GenerateRandom: CREATORS,
+  GenerateMac: ENGINEER,
+  VerifyMac: ENGINEER,
+  Sign: ENGINEER,
+  Verify: ENGINEER,
+  DeriveSharedSecret: ENGINEER,
+  GetPublicKey: ['administrator', 'data-engineer', 'security-analyst'],
+  CreateAlias: ADMIN,
+  UpdateAlias: ADMIN,
+  ListAliases: META,
+  EnableKeyRotation: CREATORS,
+  DisableKeyRotation: CREATORS,
+  RotateKeyOnDemand: CREATORS,
+  GetKeyRotationStatus: META,
+  ListKeyRotations: META,
+  TagResource: ADMIN,
+  UntagResource: ADMIN,
+  ListResourceTags: META,
+  CreateGrant: ADMIN,
+  ListGrants: ANALYST,
+  ListRetirableGrants: ANALYST,
+  RetireGrant: ADMIN,
+  RevokeGrant: ADMIN,
+  GetKeyPolicy: ANALYST,
+  ListKeyPolicies: ANALYST,
+  PutKeyPolicy: ADMIN,
+  GetParametersForImport: ADMIN,
+  ImportKeyMaterial: ADMIN,
+  DeleteImportedKeyMaterial: ADMIN,
+  DeleteAlias: ADMIN,
+  DisableKey: ADMIN,
+  ScheduleKeyDeletion: ADMIN,
+  CancelKeyDeletion: ADMIN,
+};
+
+/** Expected native REST API matrix: operation -> roles allowed. */
+const REST_MATRIX: Record<string, Role[]> = {
+  GetCallerIdentity: EVERYONE,
+  GetStatus: EVERYONE,
+  CreateKey: CREATORS,
+  ListKeys: META,
+  DescribeKey: [...META, 'application'],
+  UpdateKeyDescription: ADMIN,
+  EnableKey: ADMIN,
+  RotateKeyOnDemand: CREATORS,
+  EnableKeyRotation: CREATORS,
+  ListKeyRotations: META,
+  TagResource: ADMIN,
+  UntagResource: ADMIN,
+  Encrypt: DATA,
+  Decrypt: DATA,
+  ReEncrypt: DATA,
+  GenerateDataKey: DATA,
+  GenerateRandom: CREATORS,
+  CreateAlias: ADMIN,
+  UpdateAlias: ADMIN,
+  ListAliases: META,
+  LookupEvents: ['administrator', 'security-analyst', 'compliance-officer'],
+  ListPrincipals: ANALYST,
+  GetPrincipal: ANALYST,
+  ListAccessKeys: ANALYST,
+  ListTokens: ANALYST,
+  ListClientCertificates: ANALYST,
+  ListPolicies: ANALYST,
+  GetPolicy: ANALYST,
+  ListRoles: ANALYST,
+  GetRole: ANALYST,
+  ListApprovals: ANALYST,
+  GetApproval: ANALYST,
+  ApproveRequest: ADMIN,
+  RejectRequest: ADMIN,
+  CreatePrincipal: ADMIN,
+  UpdatePrincipal: ADMIN,
+  DisablePrincipal: ADMIN,
+  EnablePrincipal: ADMIN,
+  AddPrincipalRole: ADMIN,
+  RemovePrincipalRole: ADMIN,
+  AttachPrincipalPolicy: ADMIN,
+  DetachPrincipalPolicy: ADMIN,
+  CreatePolicy: ADMIN,
+  UpdatePolicy: ADMIN,
+  CreateAccessKey: ADMIN,
+  UpdateAccessKey: ADMIN,
+  CreateToken: ADMIN,
+  MapClientCertificate: ADMIN,
+  DeleteAlias: ADMIN,
+  DisableKey: ADMIN,
+  ScheduleKeyDeletion: ADMIN,
+  CancelKeyDeletion: ADMIN,
+  DeleteAccessKey: ADMIN,
+  RevokeToken: ADMIN,
+  UnmapClientCertificate: ADMIN,
+  DeletePolicy: ADMIN,
+  DeletePrincipal: ADMIN,
+};
+
+interface Fixture {
+  key: string;
+  keyArn: string;
+  untagged: string;
+  hmac: string;
+  signing: string;
+  agreement: string;
+  external: string;
+  importToken: string;
+  encryptedMaterial: string;
+  ciphertext: string;
+  mac: string;
+  signature: string;
+  peerPublicKey: string;
+  appArn: string;
+  certificatePem: string;
+  defaultPolicy: string;
+}
+
+let dir: string;
+let server: DevServer;
+let admin: DevCredentialsFile;
+let fx: Fixture;
+const creds = {} as Record<Role, DevCredentialsFile>;
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+async function aws(c: DevCredentialsFile, operation: string, body: object) {
+  return rawAwsRequest(c, { target: `TrentService.${operation}`, body: JSON.stringify(body) });
+}
+
+async function awsOk(operation: string, body: object): Promise<Record<string, any>> {
+  const r = await aws(admin, operation, body);
+  expect(r.status, `${operation}: ${JSON.stringify(r.body)}`).toBe(200);
+  return r.body;
+}
+
+/** A self-signed client certificate (mapping is by exact fingerprint). */
+function selfSignedCertificate(name: string): string {
+  const keyFile = join(dir, `${name}.key`);
+  const certFile = join(dir, `${name}.pem`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', `/CN=${name}`], {
+    stdio: 'ignore',
+  });
+  return readFileSync(certFile, 'utf8');
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dd-matrix-'));
+  server = await startDevServer(dir);
+  admin = server.credentials;
+  const rest = restClient(admin);
+  for (const role of ROLES) creds[role] = await addPrincipal(admin, `matrix-${role}`, { roles: [role] });
+
+  const key = (await awsOk('CreateKey', { Tags: [{ TagKey: 'environment', TagValue: 'test' }] })).KeyMetadata;
+  const untagged = (await awsOk('CreateKey', {})).KeyMetadata.KeyId;
+  const hmac = (await awsOk('CreateKey', { KeySpec: 'HMAC_256', KeyUsage: 'GENERATE_VERIFY_MAC' })).KeyMetadata.KeyId;
+  const signing = (await awsOk('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' })).KeyMetadata.KeyId;
+  const agreement = (await awsOk('CreateKey', { KeySpec: 'ECC_NIST_P256', KeyUsage: 'KEY_AGREEMENT' })).KeyMetadata.KeyId;
+  const external = (await awsOk('CreateKey', { Origin: 'EXTERNAL' })).KeyMetadata.KeyId;
+  const params = await awsOk('GetParametersForImport', { KeyId: external, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
+  const wrapped = publicEncrypt(
+    { key: createPublicKey({ key: Buffer.from(params.PublicKey, 'base64'), format: 'der', type: 'spki' }), oaepHash: 'sha256', padding: constants.RSA_PKCS1_OAEP_PADDING },
+    randomBytes(32),
+  );
+  await awsOk('CreateAlias', { AliasName: 'alias/matrix', TargetKeyId: key.KeyId });
+  const appArn = creds.application.principalArn;
+  await awsOk('CreateGrant', {
+    KeyId: key.KeyId,
+    GranteePrincipal: appArn,
+    Operations: ['Encrypt', 'Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo', 'DescribeKey'],
+  });
+  const peer = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  fx = {
+    key: key.KeyId,
+    keyArn: key.Arn,
+    untagged,
+    hmac,
+    signing,
+    agreement,
+    external,
+    importToken: params.ImportToken,
+    encryptedMaterial: wrapped.toString('base64'),
+    ciphertext: (await awsOk('Encrypt', { KeyId: key.KeyId, Plaintext: b64('matrix') })).CiphertextBlob,
+    mac: (await awsOk('GenerateMac', { KeyId: hmac, Message: b64('m'), MacAlgorithm: 'HMAC_SHA_256' })).Mac,
+    signature: (await awsOk('Sign', { KeyId: signing, Message: b64('m'), SigningAlgorithm: 'ECDSA_SHA_256' })).Signature,
+    peerPublicKey: peer.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+    appArn,
+    certificatePem: '',
+    defaultPolicy: (await awsOk('GetKeyPolicy', { KeyId: key.KeyId, PolicyName: 'default' })).Policy,
+  };
+  fx.certificatePem = selfSignedCertificate('matrix-client');
+  const readPolicy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:DescribeKey', Resource: '*' }] });
+  expect((await rest('POST', '/v1/policies', { name: 'matrix-read', document: readPolicy })).status).toBe(201);
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Per role: a grant to revoke and one to retire (neither names the role's principal as retiring principal). */
+async function awsCalls(role: Role): Promise<Array<[string, object]>> {
+  const grant = async () =>
+    (await awsOk('CreateGrant', { KeyId: fx.key, GranteePrincipal: `arn:aws:iam::${admin.accountId}:user/nobody-${role}`, Operations: ['Decrypt'] })).GrantId;
+  const revokeId = await grant();
+  const retireId = await grant();
+  const alias = `alias/matrix-${role}`;
+  const k = fx.key;
+  return [
+    ['CreateKey', {}],
+    ['DescribeKey', { KeyId: k }],
+    ['ListKeys', {}],
+    ['UpdateKeyDescription', { KeyId: k, Description: `by ${role}` }],
+    ['EnableKey', { KeyId: k }],
+    ['Encrypt', { KeyId: k, Plaintext: b64('x') }],
+    ['Decrypt', { CiphertextBlob: fx.ciphertext }],
+    ['ReEncrypt', { CiphertextBlob: fx.ciphertext, DestinationKeyId: k }],
+    ['GenerateDataKey', { KeyId: k, KeySpec: 'AES_256' }],
+    ['GenerateDataKeyWithoutPlaintext', { KeyId: k, KeySpec: 'AES_256' }],
+    ['GenerateDataKeyPair', { KeyId: k, KeyPairSpec: 'ECC_NIST_P256' }],
+    ['GenerateDataKeyPairWithoutPlaintext', { KeyId: k, KeyPairSpec: 'ECC_NIST_P256' }],
+    ['GenerateRandom', { NumberOfBytes: 8 }],
+    ['GenerateMac', { KeyId: fx.hmac, Message: b64('m'), MacAlgorithm: 'HMAC_SHA_256' }],
+    ['VerifyMac', { KeyId: fx.hmac, Message: b64('m'), MacAlgorithm: 'HMAC_SHA_256', Mac: fx.mac }],
+    ['Sign', { KeyId: fx.signing, Message: b64('m'), SigningAlgorithm: 'ECDSA_SHA_256' }],
+    ['Verify', { KeyId: fx.signing, Message: b64('m'), SigningAlgorithm: 'ECDSA_SHA_256', Signature: fx.signature }],
+    ['DeriveSharedSecret', { KeyId: fx.agreement, KeyAgreementAlgorithm: 'ECDH', PublicKey: fx.peerPublicKey }],
+    ['GetPublicKey', { KeyId: fx.signing }],
+    ['CreateAlias', { AliasName: alias, TargetKeyId: k }],
+    ['UpdateAlias', { AliasName: 'alias/matrix', TargetKeyId: k }],
+    ['ListAliases', {}],
+    ['EnableKeyRotation', { KeyId: k }],
+    ['DisableKeyRotation', { KeyId: k }],
+    ['RotateKeyOnDemand', { KeyId: k }],
+    ['GetKeyRotationStatus', { KeyId: k }],
+    ['ListKeyRotations', { KeyId: k }],
+    ['TagResource', { KeyId: k, Tags: [{ TagKey: 'matrix', TagValue: role }] }],
+    ['UntagResource', { KeyId: k, TagKeys: ['matrix'] }],
+    ['ListResourceTags', { KeyId: k }],
+    ['CreateGrant', { KeyId: k, GranteePrincipal: fx.appArn, Operations: ['Encrypt'] }],
+    ['ListGrants', { KeyId: k }],
+    ['ListRetirableGrants', { RetiringPrincipal: fx.appArn }],
+    ['RetireGrant', { KeyId: k, GrantId: retireId }],
+    ['RevokeGrant', { KeyId: k, GrantId: revokeId }],
+    ['GetKeyPolicy', { KeyId: k, PolicyName: 'default' }],
+    ['ListKeyPolicies', { KeyId: k }],
+    ['PutKeyPolicy', { KeyId: k, PolicyName: 'default', Policy: fx.defaultPolicy }],
+    ['GetParametersForImport', { KeyId: fx.external, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }],
+    ['ImportKeyMaterial', { KeyId: fx.external, ImportToken: fx.importToken, EncryptedKeyMaterial: fx.encryptedMaterial, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }],
+    ['DeleteImportedKeyMaterial', { KeyId: fx.external }],
+    ['DeleteAlias', { AliasName: alias }],
+    ['DisableKey', { KeyId: fx.untagged }],
+    ['ScheduleKeyDeletion', { KeyId: fx.untagged, PendingWindowInDays: 7 }],
+    ['CancelKeyDeletion', { KeyId: fx.untagged }],
+  ];
+}
+
+type RestCall = [name: string, method: string, path: string, body?: unknown];
+
+/** Per role: a victim principal with a key, a token and a certificate, and an approval-free id to decide. */
+async function restCalls(role: Role): Promise<RestCall[]> {
+  const victim = `victim-${role}`;
+  const rest = restClient(admin);
+  expect((await rest('POST', '/v1/principals', { name: victim })).status).toBe(201);
+  const accessKeyId = (await rest('POST', `/v1/principals/${victim}/access-keys`, {})).body.accessKey.accessKeyId;
+  const accessor = (await rest('POST', `/v1/principals/${victim}/tokens`, {})).body.token.accessor;
+  const pem = selfSignedCertificate(`victim-${role}`);
+  const fingerprint = (await rest('POST', `/v1/principals/${victim}/certificates`, { certificatePem: pem })).body.certificate.fingerprint;
+  const policy = `matrix-${role}`;
+  const document = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'kms:ListKeys', Resource: '*' }] });
+  expect((await rest('POST', '/v1/policies', { name: policy, document })).status).toBe(201);
+  const missingApproval = '00000000-0000-4000-8000-000000000000';
+  const k = fx.key;
+  return [
+    ['GetCallerIdentity', 'GET', '/v1/whoami'],
+    ['GetStatus', 'GET', '/v1/status'],
+    ['CreateKey', 'POST', '/v1/keys', {}],
+    ['ListKeys', 'GET', '/v1/keys'],
+    ['DescribeKey', 'GET', `/v1/keys/${k}`],
+    ['UpdateKeyDescription', 'PATCH', `/v1/keys/${k}`, { description: role }],
+    ['EnableKey', 'POST', `/v1/keys/${k}/enable`],
+    ['RotateKeyOnDemand', 'POST', `/v1/keys/${k}/rotate`],
+    ['EnableKeyRotation', 'PUT', `/v1/keys/${k}/rotation`, { enabled: true }],
+    ['ListKeyRotations', 'GET', `/v1/keys/${k}/rotations`],
+    ['TagResource', 'POST', `/v1/keys/${k}/tags`, { tags: { matrix: role } }],
+    ['UntagResource', 'POST', `/v1/keys/${k}/untag`, { tagKeys: ['matrix'] }],
+    ['Encrypt', 'POST', '/v1/encrypt', { keyId: k, plaintext: b64('x') }],
+    ['Decrypt', 'POST', '/v1/decrypt', { ciphertext: fx.ciphertext }],
+    ['ReEncrypt', 'POST', '/v1/re-encrypt', { ciphertext: fx.ciphertext, destinationKeyId: k }],
+    ['GenerateDataKey', 'POST', '/v1/data-keys', { keyId: k }],
+    ['GenerateRandom', 'POST', '/v1/random', { numberOfBytes: 8 }],
+    ['CreateAlias', 'POST', '/v1/aliases', { aliasName: `alias/rest-${role}`, keyId: k }],
+    ['UpdateAlias', 'PUT', '/v1/aliases/alias/matrix', { keyId: k }],
+    ['ListAliases', 'GET', '/v1/aliases'],
+    ['LookupEvents', 'GET', '/v1/audit/events?limit=1'],
+    ['ListPrincipals', 'GET', '/v1/principals'],
+    ['GetPrincipal', 'GET', `/v1/principals/${victim}`],
+    ['ListAccessKeys', 'GET', `/v1/principals/${victim}/access-keys`],
+    ['ListTokens', 'GET', `/v1/principals/${victim}/tokens`],
+    ['ListClientCertificates', 'GET', `/v1/principals/${victim}/certificates`],
+    ['ListPolicies', 'GET', '/v1/policies'],
+    ['GetPolicy', 'GET', `/v1/policies/${policy}`],
+    ['ListRoles', 'GET', '/v1/roles'],
+    ['GetRole', 'GET', '/v1/roles/developer'],
+    ['ListApprovals', 'GET', '/v1/approvals'],
+    ['GetApproval', 'GET', `/v1/approvals/${missingApproval}`],
+    ['ApproveRequest', 'POST', `/v1/approvals/${missingApproval}/approve`],
+    ['RejectRequest', 'POST', `/v1/approvals/${missingApproval}/reject`],
+    ['CreatePrincipal', 'POST', '/v1/principals', { name: `created-by-${role}` }],
+    ['UpdatePrincipal', 'POST', `/v1/principals/${victim}/tags`, { tags: { team: 'matrix' } }],
+    ['DisablePrincipal', 'POST', `/v1/principals/${victim}/disable`],
+    ['EnablePrincipal', 'POST', `/v1/principals/${victim}/enable`],
+    ['AddPrincipalRole', 'PUT', `/v1/principals/${victim}/roles/compliance-officer`],
+    ['RemovePrincipalRole', 'DELETE', `/v1/principals/${victim}/roles/compliance-officer`],
+    ['AttachPrincipalPolicy', 'PUT', `/v1/principals/${victim}/policies/matrix-read`],
+    ['DetachPrincipalPolicy', 'DELETE', `/v1/principals/${victim}/policies/matrix-read`],
+    ['CreatePolicy', 'POST', '/v1/policies', { name: `new-${role}`, document }],
+    ['UpdatePolicy', 'PUT', `/v1/policies/${policy}`, { document }],
+    ['CreateAccessKey', 'POST', `/v1/principals/${victim}/access-keys`, {}],
+    ['UpdateAccessKey', 'PATCH', `/v1/access-keys/${accessKeyId}`, { status: 'Inactive' }],
+    ['CreateToken', 'POST', `/v1/principals/${victim}/tokens`, {}],
+    ['MapClientCertificate', 'POST', `/v1/principals/${victim}/certificates`, { certificatePem: fx.certificatePem }],
+    ['DeleteAlias', 'DELETE', `/v1/aliases/alias/rest-${role}`],
+    ['DisableKey', 'POST', `/v1/keys/${fx.untagged}/disable`],
+    ['ScheduleKeyDeletion', 'POST', `/v1/keys/${fx.untagged}/schedule-deletion`, { pendingWindowInDays: 7 }],
+    ['CancelKeyDeletion', 'POST', `/v1/keys/${fx.untagged}/cancel-deletion`],
+    ['DeleteAccessKey', 'DELETE', `/v1/access-keys/${accessKeyId}`],
+    ['RevokeToken', 'DELETE', `/v1/tokens/${accessor}`],
+    ['UnmapClientCertificate', 'DELETE', `/v1/certificates/${fingerprint}`],
+    ['DeletePolicy', 'DELETE', `/v1/policies/${policy}`],
+    ['DeletePrincipal', 'DELETE', `/v1/principals/${victim}`],
+  ];
+}
+
+/** Differences between what a role could do and what the matrix says (both empty when they agree). */
+function against(matrix: Record<string, Role[]>, role: Role, allowed: string[]) {
+  const expected = Object.keys(matrix).filter((op) => matrix[op]!.includes(role));
+  return { unexpectedlyAllowed: allowed.filter((op) => !expected.includes(op)), unexpectedlyDenied: expected.filter((op) => !allowed.includes(op)) };
+}
+
+describe('role matrix', () => {
+  it('covers every operation of both APIs', async () => {
+    const offered = Object.keys(AWS_OPERATIONS).filter((name) => !Object.hasOwn(NOT_OFFERED, name));
+    expect(Object.keys(AWS_MATRIX).sort()).toEqual(offered.sort());
+    const routes = join(process.cwd(), 'src/protocols/rest/routes');
+    const sources = await Promise.all((await readdir(routes)).map((f) => readFile(join(routes, f), 'utf8')));
+    const restOperations = new Set(sources.flatMap((source) => [...source.matchAll(/(?:operation|action)\([^)]*?'([A-Z]\w+)'/g)].map((m) => m[1]!)));
+    expect(Object.keys(REST_MATRIX).sort()).toEqual([...restOperations].sort());
+  });
+
+  for (const role of ROLES) {
+    it(`AWS KMS API as ${role}`, async () => {
+      const allowed: string[] = [];
+      for (const [operation, body] of await awsCalls(role)) {
+        const r = await aws(creds[role], operation, body);
+        if (r.body.__type !== 'AccessDeniedException') allowed.push(operation);
+        else expect(r.body.message, operation).toMatch(/is not authorized to perform/);
+      }
+      expect(against(AWS_MATRIX, role, allowed)).toEqual({ unexpectedlyAllowed: [], unexpectedlyDenied: [] });
+    }, 60_000);
+
+    it(`native REST API as ${role}`, async () => {
+      const call = restClient(creds[role]);
+      const allowed: string[] = [];
+      for (const [operation, method, path, body] of await restCalls(role)) {
+        const r = await call(method, path, body);
+        if (r.status === 403 && r.body?.code === 'ERR_ACCESS_DENIED') continue;
+        expect(r.status, `${operation}: ${JSON.stringify(r.body)}`).not.toBe(401);
+        allowed.push(operation);
+      }
+      expect(against(REST_MATRIX, role, allowed)).toEqual({ unexpectedlyAllowed: [], unexpectedlyDenied: [] });
+    }, 60_000);
+  }
+
+  it('lets a developer use only keys tagged environment=test', async () => {
+    const denied = await aws(creds.developer, 'Encrypt', { KeyId: fx.untagged, Plaintext: b64('x') });
+    expect(denied.body.__type).toBe('AccessDeniedException');
+    const allowed = await aws(creds.developer, 'Encrypt', { KeyId: fx.key, Plaintext: b64('x') });
+    expect(allowed.status).toBe(200);
+  });
+
+  it('lets an application use only the keys it was given', async () => {
+    const other = await aws(creds.application, 'Encrypt', { KeyId: fx.untagged, Plaintext: b64('x') });
+    expect(other.body.__type).toBe('AccessDeniedException');
+    expect((await aws(creds.application, 'GenerateDataKey', { KeyId: fx.key, KeySpec: 'AES_256' })).status).toBe(200);
+  });
+});
