@@ -1,10 +1,23 @@
 // `npm run bench`: every benchmark, each printing ratios against a baseline measured in the same run.
+// `npm run bench -- authorization` (or in-process, audit-append, http-encrypt) runs only the ones named.
 // Not part of `npm test`. Needs a build (`npm run build`, done by `npm ci`).
 import { benchHttpEncrypt } from './http-encrypt.js';
 import { benchInProcess } from './in-process.js';
 import { benchAuditAppend } from './audit-append.js';
+import { benchAuthorization } from './authorization.js';
 
+const BENCHMARKS = {
+  'in-process': benchInProcess,
+  'audit-append': benchAuditAppend,
+  'http-encrypt': benchHttpEncrypt,
+  authorization: benchAuthorization,
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !Object.hasOwn(BENCHMARKS, name));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; choose from ${Object.keys(BENCHMARKS).join(', ')}`);
+  process.exit(2);
+}
 console.log(`DataDefender benchmarks — node ${process.version}, ${new Date().toISOString()}`);
-await benchInProcess();
-await benchAuditAppend();
-await benchHttpEncrypt();
+for (const [name, run] of Object.entries(BENCHMARKS)) if (wanted.length === 0 || wanted.includes(name)) await run();

@@ -9,7 +9,7 @@
  */
 import { AccessDeniedError } from '../errors/index.js';
 import type { KeyRecord, Storage } from '../ports/storage.js';
-import type { AccessDecision, AccessRequest, Caller, ConditionFacts, PolicyEngine } from '../policy/authorize.js';
+import type { AccessDecision, Caller, PolicyEngine } from '../policy/authorize.js';
 import { iamAction } from '../policy/actions.js';
 import { keyArn, type AccountScope } from './arn.js';
 import { grantAllows } from './grant-match.js';
@@ -80,7 +80,7 @@ function requestFacts(facts: Facts, conditions: Conditions): void {
 
 function conditionFacts(caller: Caller, key: KeyRecord | null, conditions: Conditions | undefined, request: RequestFacts): Facts {
   // Every API is served over TLS only, so aws:SecureTransport is always true.
-  const facts: Facts = { 'aws:currenttime': request.now, 'aws:securetransport': true };
+  const facts: Facts = { 'aws:currenttime': request.now, 'aws:securetransport': true, 'aws:principalarn': caller.arn };
   if (request.sourceIp) facts['aws:sourceip'] = request.sourceIp;
   callerFacts(facts, caller);
   if (key) {
@@ -95,25 +95,21 @@ export function createAccessControl(deps: { policies: PolicyEngine; storage: Sto
   const { policies, storage, scope } = deps;
   const arnOf = (key: KeyRecord) => keyArn(scope, key.id);
 
-  const withResourceAliases = async (request: AccessRequest, key: KeyRecord): Promise<ConditionFacts | undefined> => {
-    if (!policies.usesConditionKey(request, 'kms:resourcealiases')) return request.conditions;
-    const aliases = await storage.listAliases({ keyId: key.id, limit: 50 });
-    return { ...request.conditions, 'kms:resourcealiases': aliases.items.map((a) => a.name) };
-  };
-
   return {
     arnOf,
     async authorize(caller, action, target, conditions, facts) {
       const key = isKeyTarget(target) ? target : null;
-      const request: AccessRequest = {
+      const prepared = policies.prepare({
         caller,
         action,
         resource: key ? arnOf(key) : ((target as { arn: string } | null)?.arn ?? null),
         ...(key ? { keyPolicy: key.policy } : {}),
-        conditions: conditionFacts(caller, key, conditions, facts),
-      };
-      if (key) request.conditions = await withResourceAliases(request, key);
-      const decision = policies.decide(request);
+      });
+      const known = conditionFacts(caller, key, conditions, facts);
+      if (key && prepared.uses('kms:resourcealiases')) {
+        known['kms:resourcealiases'] = (await storage.listAliases({ keyId: key.id, limit: 50 })).items.map((a) => a.name);
+      }
+      const decision = prepared.decide(known);
       if (decision.decision !== 'implicit-deny' || key === null) return decision;
       const grants = await storage.grantsFor(key.id, caller.arn, MAX_GRANTS_CONSIDERED);
       const grant = grants.find((g) => grantAllows(g, action, conditions?.encryptionContext));

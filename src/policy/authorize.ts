@@ -52,7 +52,15 @@ export interface PolicyEngine {
   validateIdentityPolicy(policy: string): void;
   /** AWS's default key policy for `accountId`, as JSON text. */
   defaultKeyPolicy(accountId: string): string;
-  /** True when a policy that takes part in `request` tests the (lower-cased) condition key (for facts that cost I/O). */
-  usesConditionKey(request: AccessRequest, key: string): boolean;
+  /** The policies of a request, gathered once: ask what they test, then decide. */
+  prepare(request: Omit<AccessRequest, 'conditions'>): PreparedDecision;
   decide: Decide;
+}
+
+/** A request's policies, ready to decide. */
+export interface PreparedDecision {
+  /** True when a policy taking part tests the (lower-cased) condition key (for facts that cost I/O to gather). */
+  uses(key: string): boolean;
+  /** The decision under these condition facts (lower-cased names; `aws:principalarn` is added when absent). */
+  decide(conditions: ConditionFacts | undefined): AccessDecision;
 }

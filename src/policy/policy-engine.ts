@@ -10,14 +10,14 @@
  * - documents are parsed once and cached by their text (bounded), so a decision costs microseconds;
  * - GetCallerIdentity and GetStatus need no permission (as sts:GetCallerIdentity).
  */
-import type { AccessDecision, AccessRequest, PolicyEngine } from './authorize.js';
+import type { AccessRequest, AttachedPolicy, Caller, PolicyEngine, PreparedDecision } from './authorize.js';
 import { iamAction } from './actions.js';
 import { builtInRole } from './built-in-roles.js';
 import { buildDefaultKeyPolicy } from './default-key-policy.js';
 import { evaluate, type DecidingStatement, type PolicyEntry } from './evaluate.js';
 import { parsePolicy, type ParsedPolicy, type PolicyKind } from './policy-document.js';
 import { renderPolicy } from './render-policy.js';
-import { toRequestContext, type ContextValue } from './request-context.js';
+import { toRequestContext, type ContextValue, type RequestContext } from './request-context.js';
 
 /** Actions every authenticated caller may perform. */
 const UNRESTRICTED = new Set(['GetCallerIdentity', 'datadefender:GetStatus']);
@@ -28,16 +28,16 @@ export function defaultKeyPolicy(accountId: string): string {
   return renderPolicy(buildDefaultKeyPolicy(accountId));
 }
 
-/** A bounded cache of parsed documents by kind and text (oldest entry evicted first). */
-function documentCache(size: number) {
+/** A bounded cache of parsed documents of one kind by their text (oldest entry evicted first). */
+function documentCache(kind: Exclude<PolicyKind, 'grant'>, size: number) {
   const parsed = new Map<string, ParsedPolicy>();
-  return (kind: Exclude<PolicyKind, 'grant'>, text: string): ParsedPolicy => {
-    const cacheKey = `${kind}\u0000${text}`;
-    let policy = parsed.get(cacheKey);
+  const options = kind === 'key' ? { kind, resourceDefaultsToAny: true } : { kind };
+  return (text: string): ParsedPolicy => {
+    let policy = parsed.get(text);
     if (!policy) {
-      policy = parsePolicy(text, kind === 'key' ? { kind, resourceDefaultsToAny: true } : { kind });
+      policy = parsePolicy(text, options);
       if (parsed.size >= size) parsed.delete(parsed.keys().next().value as string);
-      parsed.set(cacheKey, policy);
+      parsed.set(text, policy);
     }
     return policy;
   };
@@ -54,53 +54,73 @@ function conditionKeysOf(policy: ParsedPolicy): ReadonlySet<string> {
   return keys;
 }
 
+const NO_POLICIES: readonly AttachedPolicy[] = Object.freeze([]);
+
 export function createPolicyEngine(options: { cacheSize?: number } = {}): PolicyEngine {
-  const parse = documentCache(options.cacheSize ?? 10_000);
+  const size = options.cacheSize ?? 10_000;
+  const identityDocument = documentCache('identity', size);
+  const keyDocument = documentCache('key', size);
   const defaults = new Map<string, ParsedPolicy>();
   const defaultFor = (accountId: string) => {
     let policy = defaults.get(accountId);
     if (!policy) {
-      policy = parse('key', defaultKeyPolicy(accountId));
+      policy = keyDocument(defaultKeyPolicy(accountId));
       defaults.set(accountId, policy);
     }
     return policy;
   };
 
-  const entriesOf = (request: AccessRequest): PolicyEntry[] => {
-    const entries: PolicyEntry[] = [];
-    for (const name of request.caller.roles) {
+  // A caller's identity entries, remembered per (roles, policies) arrays: the caller directory hands out the same
+  // frozen arrays for a principal while its cache entry lives, so a request usually builds nothing here.
+  const identityMemo = new WeakMap<readonly string[], WeakMap<readonly AttachedPolicy[], readonly PolicyEntry[]>>();
+  const identityEntries = (caller: Caller): readonly PolicyEntry[] => {
+    const policies = caller.policies ?? NO_POLICIES;
+    let byPolicies = identityMemo.get(caller.roles);
+    let entries = byPolicies?.get(policies);
+    if (entries) return entries;
+    const built: PolicyEntry[] = [];
+    for (const name of caller.roles) {
       const role = builtInRole(name);
-      if (role) entries.push({ kind: 'identity', id: `role:${name}`, document: role.policy });
+      if (role) built.push({ kind: 'identity', id: `role:${name}`, document: role.policy });
     }
-    for (const attached of request.caller.policies ?? []) {
-      entries.push({ kind: 'identity', id: `policy:${attached.name}`, document: parse('identity', attached.document) });
-    }
-    if (request.resource !== null && request.keyPolicy !== undefined) {
-      const accountId = request.resource.split(':')[4] ?? '';
-      const own = request.keyPolicy !== null;
-      entries.push({ kind: 'key', id: own ? 'key-policy' : 'default-key-policy', document: own ? parse('key', request.keyPolicy!) : defaultFor(accountId) });
-    }
+    for (const attached of policies) built.push({ kind: 'identity', id: `policy:${attached.name}`, document: identityDocument(attached.document) });
+    entries = Object.freeze(built);
+    if (!byPolicies) identityMemo.set(caller.roles, (byPolicies = new WeakMap()));
+    byPolicies.set(policies, entries);
     return entries;
   };
 
+  const entriesOf = (request: Omit<AccessRequest, 'conditions'>): readonly PolicyEntry[] => {
+    const identity = identityEntries(request.caller);
+    if (request.resource === null || request.keyPolicy === undefined) return identity;
+    const own = request.keyPolicy !== null;
+    const accountId = request.resource.split(':')[4] ?? '';
+    return [...identity, { kind: 'key', id: own ? 'key-policy' : 'default-key-policy', document: own ? keyDocument(request.keyPolicy!) : defaultFor(accountId) }];
+  };
+
+  const prepare = (request: Omit<AccessRequest, 'conditions'>): PreparedDecision => {
+    if (UNRESTRICTED.has(request.action)) return { uses: () => false, decide: () => ({ decision: 'allow', by: 'unrestricted' }) };
+    const entries = entriesOf(request);
+    const action = iamAction(request.action);
+    return {
+      uses: (key) => entries.some((entry) => conditionKeysOf(entry.document).has(key)),
+      decide(conditions) {
+        const context =
+          conditions !== undefined && Object.hasOwn(conditions, 'aws:principalarn')
+            ? (conditions as RequestContext)
+            : toRequestContext({ ...(conditions as Record<string, ContextValue> | undefined), 'aws:PrincipalArn': request.caller.arn });
+        const result = evaluate({ principalArn: request.caller.arn, action, resource: request.resource ?? '*', context }, entries);
+        if (!result.by) return { decision: result.decision };
+        return { decision: result.decision, by: result.delegatedBy ? `${label(result.by)} via ${label(result.delegatedBy)}` : label(result.by) };
+      },
+    };
+  };
+
   return {
-    validateKeyPolicy: (policy) => void parse('key', policy),
-    validateIdentityPolicy: (policy) => void parse('identity', policy),
+    validateKeyPolicy: (policy) => void keyDocument(policy),
+    validateIdentityPolicy: (policy) => void identityDocument(policy),
     defaultKeyPolicy,
-    usesConditionKey: (request, key) => entriesOf(request).some((entry) => conditionKeysOf(entry.document).has(key)),
-    decide(request: AccessRequest): AccessDecision {
-      if (UNRESTRICTED.has(request.action)) return { decision: 'allow', by: 'unrestricted' };
-      const result = evaluate(
-        {
-          principalArn: request.caller.arn,
-          action: iamAction(request.action),
-          resource: request.resource ?? '*',
-          context: toRequestContext({ ...(request.conditions as Record<string, ContextValue> | undefined), 'aws:PrincipalArn': request.caller.arn }),
-        },
-        entriesOf(request),
-      );
-      if (!result.by) return { decision: result.decision };
-      return { decision: result.decision, by: result.delegatedBy ? `${label(result.by)} via ${label(result.delegatedBy)}` : label(result.by) };
-    },
+    prepare,
+    decide: (request) => prepare(request).decide(request.conditions),
   };
 }

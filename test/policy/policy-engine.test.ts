@@ -118,8 +118,8 @@ describe('key policy engine', () => {
 
   it('says which condition keys the policies of a request test', () => {
     const p = doc({ Effect: 'Allow', Principal: { AWS: alice.arn }, Action: 'kms:Encrypt', Resource: '*', Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/pay' } } });
-    expect(engine.usesConditionKey(req(alice, 'Encrypt', p), 'kms:resourcealiases')).toBe(true);
-    expect(engine.usesConditionKey(req(alice, 'Encrypt', null), 'kms:resourcealiases')).toBe(false);
-    expect(engine.usesConditionKey(req({ ...alice, roles: ['developer'] }, 'Encrypt', null), 'aws:resourcetag/environment')).toBe(true);
+    expect(engine.prepare(req(alice, 'Encrypt', p)).uses('kms:resourcealiases')).toBe(true);
+    expect(engine.prepare(req(alice, 'Encrypt', null)).uses('kms:resourcealiases')).toBe(false);
+    expect(engine.prepare(req({ ...alice, roles: ['developer'] }, 'Encrypt', null)).uses('aws:resourcetag/environment')).toBe(true);
   });
 });

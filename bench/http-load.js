@@ -1,0 +1,99 @@
+// Helpers of the HTTPS benchmarks: start a server process, call the native API, pre-sign AWS requests with the
+// official signer (@smithy/signature-v4), and drive load with autocannon.
+import { spawn } from 'node:child_process';
+import { request } from 'node:https';
+import { createHash, createHmac } from 'node:crypto';
+import autocannon from 'autocannon';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+export const ROOT = new URL('../', import.meta.url).pathname;
+export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+export const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
+export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+
+export function startProcess(args, readyText) {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATADEFENDER_LOG_LEVEL: 'warn' } });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+      if (out.includes(readyText)) resolve(child);
+    });
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)));
+  });
+}
+
+export function post(creds, path, body) {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = request(new URL(path, creds.endpoint), {
+      method: 'POST',
+      ca: creds.ca,
+      headers: { authorization: `Bearer ${creds.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+    }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => (res.statusCode < 300 ? resolve(JSON.parse(text)) : reject(new Error(text))));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+class Sha256 {
+  constructor(secret) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  }
+  update(data) {
+    this.hash.update(data);
+  }
+  async digest() {
+    return new Uint8Array(this.hash.digest());
+  }
+}
+
+/** Headers of one SigV4-signed AWS KMS request (as the SDK would send them). */
+export async function signedAwsHeaders(creds, target, body) {
+  const url = new URL(creds.endpoint);
+  const signer = new SignatureV4({
+    service: 'kms',
+    region: creds.region,
+    credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
+    sha256: Sha256,
+  });
+  const signed = await signer.sign({
+    method: 'POST',
+    protocol: 'https:',
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: '/',
+    headers: { host: url.host, 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': `TrentService.${target}` },
+    body,
+  });
+  return signed.headers;
+}
+
+export function load(url, body, headers) {
+  return new Promise((resolve, reject) => {
+    autocannon({ url, method: 'POST', body, headers, connections: CONNECTIONS, duration: DURATION }, (err, r) => {
+      if (err) return reject(err);
+      if (r.non2xx > 0 || r.errors > 0) return reject(new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`));
+      resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 });
+    });
+  });
+}
+
+/** One signed AWS KMS call (setup steps, not load). */
+export async function awsCall(creds, target, payload) {
+  const body = JSON.stringify(payload);
+  const headers = await signedAwsHeaders(creds, target, body);
+  return new Promise((resolve, reject) => {
+    const req = request(new URL('/', creds.endpoint), { method: 'POST', ca: creds.ca, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => (res.statusCode < 300 ? resolve(JSON.parse(text)) : reject(new Error(`${target}: ${text}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
