@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { loadServerConfig } from '../../src/config/config.js';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_DUAL_CONTROL_OPERATIONS, loadServerConfig } from '../../src/config/config.js';
 
 describe('server configuration', () => {
   it('has secure defaults and is frozen', () => {
@@ -28,5 +29,28 @@ describe('server configuration', () => {
     expect(message).toContain('defaultRotationPeriodDays');
     expect(message).toContain('tlsCertFile');
     expect(() => loadServerConfig({ dev: true, listen: '127.0.0.1:70000' }, {})).toThrow(/port out of range/);
+  });
+
+  it('leaves dual control off by default and reads it from the environment', () => {
+    expect(loadServerConfig({ dev: true }, {}).dualControl).toBe(false);
+    const on = loadServerConfig({ dev: true }, { DATADEFENDER_DUAL_CONTROL: 'on', DATADEFENDER_DUAL_CONTROL_OPERATIONS: 'DisableKey, PutKeyPolicy', DATADEFENDER_APPROVAL_TTL_SECONDS: '600' });
+    expect(on).toMatchObject({ dualControl: true, dualControlOperations: ['DisableKey', 'PutKeyPolicy'], approvalTtlSeconds: 600 });
+    expect(loadServerConfig({ dev: true, dualControl: true }, {}).dualControlOperations).toEqual([...DEFAULT_DUAL_CONTROL_OPERATIONS]);
+    expect(() => loadServerConfig({ dev: true }, { DATADEFENDER_DUAL_CONTROL: 'maybe' })).toThrow(/dualControl/);
+    expect(() => loadServerConfig({ dev: true }, { DATADEFENDER_APPROVAL_TTL_SECONDS: '5' })).toThrow(/approvalTtlSeconds/);
+    expect(() => loadServerConfig({ dev: true }, { DATADEFENDER_DUAL_CONTROL_OPERATIONS: 'Disable Key' })).toThrow(/dualControlOperations/);
+  });
+
+  it('accepts the production template, which turns dual control on', () => {
+    const env = Object.fromEntries(
+      readFileSync(new URL('../../config/production.env', import.meta.url), 'utf8')
+        .split('\n')
+        .filter((line) => /^[A-Z_]+=/.test(line))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+    const config = loadServerConfig({ dev: true }, env);
+    expect(config.dualControl).toBe(true);
+    expect(config.dualControlOperations).toEqual([...DEFAULT_DUAL_CONTROL_OPERATIONS]);
+    expect(config.databaseUrl).toMatch(/^postgres:/);
   });
 });
