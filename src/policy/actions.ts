@@ -10,6 +10,37 @@ export function iamAction(operation: string): string {
   return operation.includes(':') ? operation : `kms:${operation}`;
 }
 
+/**
+ * Every AWS KMS action (AWS KMS Developer Guide, "AWS KMS permissions"): the API operations, with ReEncrypt split
+ * into ReEncryptFrom and ReEncryptTo. Includes operations DataDefender does not offer, so policies written for AWS
+ * KMS still validate. (A test keeps it in step with the AWS API's operation table.)
+ */
+export const KMS_ACTIONS = [
+  'CancelKeyDeletion', 'ConnectCustomKeyStore', 'CreateAlias', 'CreateCustomKeyStore', 'CreateGrant', 'CreateKey', 'Decrypt',
+  'DeleteAlias', 'DeleteCustomKeyStore', 'DeleteImportedKeyMaterial', 'DeriveSharedSecret', 'DescribeCustomKeyStores',
+  'DescribeKey', 'DisableKey', 'DisableKeyRotation', 'DisconnectCustomKeyStore', 'EnableKey', 'EnableKeyRotation', 'Encrypt',
+  'GenerateDataKey', 'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext', 'GenerateDataKeyWithoutPlaintext',
+  'GenerateMac', 'GenerateRandom', 'GetKeyLastUsage', 'GetKeyPolicy', 'GetKeyRotationStatus', 'GetParametersForImport',
+  'GetPublicKey', 'ImportKeyMaterial', 'ListAliases', 'ListGrants', 'ListKeyPolicies', 'ListKeyRotations', 'ListKeys',
+  'ListResourceTags', 'ListRetirableGrants', 'PutKeyPolicy', 'ReEncryptFrom', 'ReEncryptTo', 'ReplicateKey', 'RetireGrant',
+  'RevokeGrant', 'RotateKeyOnDemand', 'ScheduleKeyDeletion', 'Sign', 'SynchronizeMultiRegionKey', 'TagResource',
+  'UntagResource', 'UpdateAlias', 'UpdateCustomKeyStore', 'UpdateKeyDescription', 'UpdatePrimaryRegion', 'Verify', 'VerifyMac',
+].map((name) => `kms:${name}`);
+
+/** DataDefender's own actions: principals, credentials, identity policies, roles, approvals, audit, status. */
+export const DATADEFENDER_ACTIONS = [
+  'CreatePrincipal', 'GetPrincipal', 'ListPrincipals', 'UpdatePrincipal', 'EnablePrincipal', 'DisablePrincipal', 'DeletePrincipal',
+  'AddPrincipalRole', 'RemovePrincipalRole', 'AttachPrincipalPolicy', 'DetachPrincipalPolicy',
+  'CreateAccessKey', 'ListAccessKeys', 'UpdateAccessKey', 'DeleteAccessKey', 'CreateToken', 'ListTokens', 'RevokeToken',
+  'MapClientCertificate', 'ListClientCertificates', 'UnmapClientCertificate',
+  'CreatePolicy', 'GetPolicy', 'ListPolicies', 'UpdatePolicy', 'DeletePolicy', 'ListRoles', 'GetRole',
+  'ListApprovals', 'GetApproval', 'ApproveRequest', 'RejectRequest',
+  'LookupEvents', 'VerifyAuditTrail', 'ExportAuditTrail', 'GetComplianceReport', 'GetMetrics', 'GetStatus',
+].map((name) => `datadefender:${name}`);
+
+/** Every action a policy can name, lower-cased (policy matching is case-insensitive). */
+export const KNOWN_ACTIONS: readonly string[] = Object.freeze([...KMS_ACTIONS, ...DATADEFENDER_ACTIONS].map((a) => a.toLowerCase()));
+
 /** Operations that use a key's material on data (separation of duties: administrators hold none of them). */
 export const KEY_USE_ACTIONS = [
   'kms:Encrypt',

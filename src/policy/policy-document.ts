@@ -15,10 +15,13 @@
  *   policies) and, by kind: identity policies have no Principal/NotPrincipal; key policies and grants must have
  *   exactly one;
  * - action names are `<vendor>:<name>` or `*`, with `*`/`?` wildcards, matched case-insensitively (compiled
- *   lower-cased: callers match a lower-cased action name); resources are `*` or ARN patterns, case-sensitive;
+ *   lower-cased: callers match a lower-cased action name); an action that names no known `kms:` or `datadefender:`
+ *   action (a typo, another service) is refused, so a misspelt Deny never silently denies nothing; resources are `*`
+ *   or ARN patterns, case-sensitive;
  * - policy variables (`${aws:username}`) are not interpreted: they are literal text.
  */
 import { MalformedPolicyError } from '../errors/index.js';
+import { KNOWN_ACTIONS } from './actions.js';
 import { compileArnPatternSet, isArnPattern } from './arn-pattern.js';
 import { compileCondition, type Condition, type PolicyConditionValue } from './conditions.js';
 import { parsePrincipal, type PrincipalSet } from './principal.js';
@@ -119,7 +122,11 @@ function actionsOf(s: Record<string, JsonValue>): PatternSet {
   if (which === 'none') throw malformed('Policy statement must contain actions.');
   const negated = which === 'negated';
   const patterns = stringList(negated ? s.NotAction : s.Action, 'Policy statement must contain actions.');
-  for (const a of patterns) if (a !== '*' && !ACTION.test(a)) throw malformed('Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.');
+  for (const a of patterns) {
+    if (a !== '*' && !ACTION.test(a)) throw malformed('Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.');
+    const one = compileWildcardSet([a.toLowerCase()]);
+    if (!KNOWN_ACTIONS.some((known) => one(known))) throw malformed(`Policy contains an unknown action: ${a}. Actions are kms:<Operation> or datadefender:<Operation>.`);
+  }
   return Object.freeze({ negated, patterns, match: compileWildcardSet(patterns.map((p) => p.toLowerCase())) });
 }
 
