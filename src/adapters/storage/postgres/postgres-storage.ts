@@ -98,14 +98,15 @@ async function ensureSchema(db: Kysely<StorageDatabase>, schema: string): Promis
   }
 }
 
-/** SQLSTATE invalid_schema_name. */
-const INVALID_SCHEMA_NAME = '3F000';
+/** SQLSTATEs of objects vanishing under a catalog query: invalid_schema_name, undefined_table. */
+const VANISHED = new Set(['3F000', '42P01']);
 const MIGRATION_ATTEMPTS = 10;
 
 /**
- * Runs the migrations, retrying when they fail because *another* schema vanished mid-query: Kysely's migrator
- * introspects every schema of the database (`has_schema_privilege` per schema), so a concurrent DROP SCHEMA
- * elsewhere in the database can fail it with invalid_schema_name although ours is fine.
+ * Runs the migrations, retrying when they fail because *another* schema's objects vanished mid-query: Kysely's
+ * migrator introspects every schema of the database (`has_schema_privilege` per schema, then its tables), so a
+ * concurrent DROP SCHEMA elsewhere in the database can fail it with invalid_schema_name or undefined_table although
+ * ours is fine. A genuine error of our own migration still fails after the last attempt.
  */
 async function migrateWithRetry(db: Kysely<StorageDatabase>, schema: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -113,7 +114,7 @@ async function migrateWithRetry(db: Kysely<StorageDatabase>, schema: string): Pr
       await migrateToLatest(db, POSTGRES_MIGRATION_DIALECT, { migrationTableSchema: schema });
       return;
     } catch (err) {
-      if ((err as { code?: unknown }).code !== INVALID_SCHEMA_NAME || attempt === MIGRATION_ATTEMPTS) throw err;
+      if (!VANISHED.has(String((err as { code?: unknown }).code)) || attempt === MIGRATION_ATTEMPTS) throw err;
       await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
     }
   }
