@@ -7,8 +7,10 @@ import { openLocalRootOfTrust } from './adapters/root-of-trust/local/local-root-
 import { openPostgresStorage } from './adapters/storage/postgres/index.js';
 import { openSqliteStorage } from './adapters/storage/sqlite/index.js';
 import { createAuditLog } from './audit/audit-log.js';
-import { dataPaths, type ServerConfig } from './config/config.js';
+import { dataPaths, rootOf, type ServerConfig } from './config/config.js';
+import { ValidationError } from './errors/index.js';
 import { createKeyService } from './core/key-service.js';
+import { createRootOperations } from './core/root-operations.js';
 import { createHttpServer } from './http/server.js';
 import { createBearerAuthenticator } from './identity/bearer-authenticator.js';
 import { ensureDevCredentials } from './identity/dev-bootstrap.js';
@@ -53,6 +55,7 @@ async function tlsMaterial(config: ServerConfig) {
 /** Starts the server described by `config`; resolves once it listens and dev credentials are written. */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const paths = dataPaths(config);
+  if (rootOf(config) !== 'local') throw new ValidationError(`Invalid configuration: the ${rootOf(config)} root of trust is not available yet; use --dev.`);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   logger.warn(
     `DEV MODE: the root key is stored UNPROTECTED in ${paths.rootKeyFile} and an administrator's credentials in ` +
@@ -66,6 +69,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const service = createKeyService({ storage, root, audit, policies: createPolicyEngine(), clock: systemClock, scope, settings: { ...config, dualControl } });
   const identity = createIdentityService({ storage, run: service.run, clock: systemClock, scope, root });
   const callers = createCallerDirectory({ storage });
+  const rootOperations = createRootOperations({ run: service.run, root, forgetMaterial: service.materialCache.clear });
 
   const tls = await tlsMaterial(config);
   const app = createHttpServer({ tls, logger });
@@ -76,6 +80,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   await app.register(restApi, {
     service,
     identity,
+    root: rootOperations,
     authenticate: createBearerAuthenticator({ storage, callers, clock: systemClock }),
     authenticateCertificate: createCertificateAuthenticator({ storage, callers, clock: systemClock }),
     health,

@@ -21,6 +21,15 @@ export const DEFAULT_DUAL_CONTROL_OPERATIONS = [
   'UpdatePolicy',
 ] as const;
 
+/** The roots of trust: `local` (dev mode: a key in a file), `local-sealed` (Shamir-sealed), `pkcs11` (an HSM), `aws-kms` (upstream). */
+export const ROOTS_OF_TRUST = ['local', 'local-sealed', 'pkcs11', 'aws-kms'] as const;
+export type RootOfTrustKind = (typeof ROOTS_OF_TRUST)[number];
+
+/** The root of trust in use: as configured, else `local` in dev mode and `local-sealed` otherwise. */
+export function rootOf(c: { dev: boolean; rootOfTrust?: RootOfTrustKind | undefined }): RootOfTrustKind {
+  return c.rootOfTrust ?? (c.dev ? 'local' : 'local-sealed');
+}
+
 const listenSchema = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT');
 
 const schema = z
@@ -44,10 +53,31 @@ const schema = z
     dualControl: z.boolean(),
     dualControlOperations: z.array(z.string().regex(/^[A-Za-z]{1,64}$/, 'expected operation names such as ScheduleKeyDeletion')).min(1),
     approvalTtlSeconds: z.number().int().min(60).max(7 * 86_400),
+    rootOfTrust: z.enum(ROOTS_OF_TRUST).optional(),
+    sealFile: z.string().min(1).optional(),
+    pkcs11Module: z.string().min(1).optional(),
+    pkcs11TokenLabel: z.string().min(1).max(32).optional(),
+    pkcs11Slot: z.number().int().min(0).optional(),
+    pkcs11KeyLabel: z.string().min(1).max(128).optional(),
+    pkcs11PinFile: z.string().min(1).optional(),
+    pkcs11PinEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected the name of an environment variable').optional(),
+    awsKmsKeyId: z.string().min(1).optional(),
+    awsKmsRegion: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).optional(),
+    awsKmsEndpoint: z.string().regex(/^https:\/\//, 'expected an https:// URL').optional(),
+    awsKmsCaFile: z.string().min(1).optional(),
   })
   .strict()
-  .refine((c) => c.dev, { message: 'only dev mode (--dev) is available until a production root of trust is configured', path: ['dev'] })
-  .refine((c) => !c.tlsCertFile === !c.tlsKeyFile, { message: 'give both tlsCertFile and tlsKeyFile', path: ['tlsCertFile'] });
+  .refine((c) => !c.tlsCertFile === !c.tlsKeyFile, { message: 'give both tlsCertFile and tlsKeyFile', path: ['tlsCertFile'] })
+  .refine((c) => c.dev || c.rootOfTrust !== 'local', { message: 'the local root (a key in a file) is for dev mode only', path: ['rootOfTrust'] })
+  .refine((c) => rootOf(c) !== 'pkcs11' || (c.pkcs11Module && c.pkcs11KeyLabel && (c.pkcs11TokenLabel === undefined) !== (c.pkcs11Slot === undefined)), {
+    message: 'the pkcs11 root needs pkcs11Module, pkcs11KeyLabel and exactly one of pkcs11TokenLabel and pkcs11Slot',
+    path: ['rootOfTrust'],
+  })
+  .refine((c) => rootOf(c) !== 'pkcs11' || (c.pkcs11PinFile === undefined) !== (c.pkcs11PinEnv === undefined), {
+    message: 'the pkcs11 root needs its PIN from exactly one of pkcs11PinFile and pkcs11PinEnv (never in the configuration itself)',
+    path: ['pkcs11PinFile'],
+  })
+  .refine((c) => rootOf(c) !== 'aws-kms' || c.awsKmsKeyId !== undefined, { message: 'the aws-kms root needs awsKmsKeyId', path: ['awsKmsKeyId'] });
 
 export type ServerConfig = Readonly<z.infer<typeof schema>> & {
   readonly host: string;
@@ -61,6 +91,7 @@ export interface ServerFlags {
   listen?: string;
   databaseUrl?: string;
   dualControl?: boolean;
+  rootOfTrust?: string;
 }
 
 const ENV: Record<string, keyof z.input<typeof schema>> = {
@@ -82,9 +113,21 @@ const ENV: Record<string, keyof z.input<typeof schema>> = {
   DATADEFENDER_DUAL_CONTROL: 'dualControl',
   DATADEFENDER_DUAL_CONTROL_OPERATIONS: 'dualControlOperations',
   DATADEFENDER_APPROVAL_TTL_SECONDS: 'approvalTtlSeconds',
+  DATADEFENDER_ROOT_OF_TRUST: 'rootOfTrust',
+  DATADEFENDER_SEAL_FILE: 'sealFile',
+  DATADEFENDER_PKCS11_MODULE: 'pkcs11Module',
+  DATADEFENDER_PKCS11_TOKEN_LABEL: 'pkcs11TokenLabel',
+  DATADEFENDER_PKCS11_SLOT: 'pkcs11Slot',
+  DATADEFENDER_PKCS11_KEY_LABEL: 'pkcs11KeyLabel',
+  DATADEFENDER_PKCS11_PIN_FILE: 'pkcs11PinFile',
+  DATADEFENDER_PKCS11_PIN_ENV: 'pkcs11PinEnv',
+  DATADEFENDER_AWS_KMS_KEY_ID: 'awsKmsKeyId',
+  DATADEFENDER_AWS_KMS_REGION: 'awsKmsRegion',
+  DATADEFENDER_AWS_KMS_ENDPOINT: 'awsKmsEndpoint',
+  DATADEFENDER_AWS_KMS_CA_FILE: 'awsKmsCaFile',
 };
 
-const NUMERIC = new Set(['defaultRotationPeriodDays', 'jobIntervalSeconds', 'jobBatchSize', 'keyCacheSize', 'keyCacheTtlSeconds', 'metadataCacheMs', 'approvalTtlSeconds']);
+const NUMERIC = new Set(['defaultRotationPeriodDays', 'jobIntervalSeconds', 'jobBatchSize', 'keyCacheSize', 'keyCacheTtlSeconds', 'metadataCacheMs', 'approvalTtlSeconds', 'pkcs11Slot']);
 const BOOLEAN = new Set(['dualControl']);
 const LIST = new Set(['dualControlOperations']);
 
@@ -146,5 +189,6 @@ export function dataPaths(config: Pick<ServerConfig, 'dataDir'>) {
     rootKeyFile: join(config.dataDir, 'root.key'),
     tlsDir: join(config.dataDir, 'tls'),
     devCredentialsFile: join(config.dataDir, 'dev-credentials.json'),
+    sealFile: join(config.dataDir, 'seal.json'),
   };
 }

@@ -8,11 +8,12 @@
  * Existence is not revealed to callers who may not act on a key: a key or alias that does not exist, when the
  * request failed before authorization, is answered as the same access denial a caller without permission gets on
  * an existing key (unless the caller's own permissions allow the action on it, as AWS KMS answers NotFound then).
+ * A sealed root of trust refuses every operation before it starts (SealedError), audited like any failure.
  * Dual control: an allowed operation that the configuration gates runs only with a consumed approval (dual-control.ts);
  * the approval and both identities go into the audit event.
  */
 import { randomUuid } from '../crypto/index.js';
-import { InternalError, NotFoundError, toDataDefenderError, type DataDefenderError } from '../errors/index.js';
+import { InternalError, NotFoundError, SealedError, toDataDefenderError, type DataDefenderError } from '../errors/index.js';
 import { accessDenied } from './access-control.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditEvent } from '../ports/audit-sink.js';
@@ -21,6 +22,8 @@ import type { KeyRecord } from '../ports/storage.js';
 import { isKeyTarget, type AccessControl, type Conditions, type Target } from './access-control.js';
 import type { DualControl } from './dual-control.js';
 import type { RequestContext } from './request-context.js';
+
+export const SEALED_MESSAGE = 'DataDefender is sealed: key operations are refused until operators unseal it (datadefender operator unseal).';
 
 const DENIALS = new Set(['ERR_ACCESS_DENIED', 'ERR_UNAUTHENTICATED', 'ERR_APPROVAL_REQUIRED']);
 
@@ -34,14 +37,19 @@ export interface Operation {
    * @throws AccessDeniedError, ApprovalRequiredError
    */
   authorize(target: Target, action?: string, conditions?: Conditions, options?: { sensitive?: boolean }): Promise<void>;
-  /** Records that a rule of the operation itself allowed the caller (e.g. a grant's retiring principal). */
-  authorizedBy(key: KeyRecord, rule: string): void;
+  /**
+   * Records that a rule of the operation itself allowed the caller (a grant's retiring principal; `public` for the
+   * few operations anyone may call, such as submitting an unseal share).
+   */
+  authorizedBy(key: KeyRecord | null, rule: string): void;
   /** Records the attempt durably; call right before the first state change. */
   beforeChange(): Promise<void>;
 }
 
 export interface RunOptions {
   readOnly: boolean;
+  /** Root-of-trust operations (status, unseal, seal) run while sealed; every other operation is refused then. */
+  whileSealed?: boolean;
   /** The action the operation is authorized as, when not `kms:<name>` (e.g. `datadefender:CreatePrincipal`). */
   action?: string;
 }
@@ -53,9 +61,16 @@ export type RunOperation = <T>(
   perform: (op: Operation) => Promise<T>,
 ) => Promise<T>;
 
-export function createOperationRunner(deps: { audit: AuditLog; access: AccessControl; clock: Clock; dualControl: DualControl }): RunOperation {
-  const { audit, access, clock, dualControl } = deps;
-  return async <T>(ctx: RequestContext, name: string, { readOnly, action: defaultAction = name }: RunOptions, perform: (op: Operation) => Promise<T>) => {
+export function createOperationRunner(deps: {
+  audit: AuditLog;
+  access: AccessControl;
+  clock: Clock;
+  dualControl: DualControl;
+  /** True while the root of trust is sealed: every operation is refused (and audited). */
+  sealed: () => boolean;
+}): RunOperation {
+  const { audit, access, clock, dualControl, sealed } = deps;
+  return async <T>(ctx: RequestContext, name: string, { readOnly, action: defaultAction = name, whileSealed = false }: RunOptions, perform: (op: Operation) => Promise<T>) => {
     let resource: string | null = null;
     let authorized = false;
     const details: Record<string, unknown> = {};
@@ -90,7 +105,7 @@ export function createOperationRunner(deps: { audit: AuditLog; access: AccessCon
         authorized = true;
       },
       authorizedBy(key, rule) {
-        resource ??= access.arnOf(key);
+        if (key) resource ??= access.arnOf(key);
         details.authorization ??= { decision: 'allow', by: rule };
         authorized = true;
       },
@@ -109,6 +124,7 @@ export function createOperationRunner(deps: { audit: AuditLog; access: AccessCon
 
     let result: T;
     try {
+      if (!whileSealed && sealed()) throw new SealedError(SEALED_MESSAGE);
       result = await perform(op);
       if (!authorized) throw new InternalError({ cause: new Error(`${name} returned without authorizing`) });
     } catch (err) {

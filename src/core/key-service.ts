@@ -36,6 +36,8 @@ export interface KeyServiceDeps {
   policies: PolicyEngine;
   clock: Clock;
   scope: AccountScope;
+  /** True while the root of trust is sealed (local-sealed); absent for roots that cannot seal. */
+  sealed?: () => boolean;
   settings: {
     defaultRotationPeriodDays: number;
     keyCacheSize: number;
@@ -61,7 +63,7 @@ export function createKeyService(deps: KeyServiceDeps) {
     resolver: createKeyResolver({ storage, scope }),
     policies,
     root,
-    run: createOperationRunner({ audit, access, clock, dualControl }),
+    run: createOperationRunner({ audit, access, clock, dualControl, sealed: deps.sealed ?? (() => false) }),
   };
   return {
     keys: createKeyLifecycle(kc),
@@ -79,6 +81,8 @@ export function createKeyService(deps: KeyServiceDeps) {
     approvals: createApprovals({ ...kc, storage: deps.storage }, access),
     /** Whether dual control is on and what it gates (for status). */
     dualControl: settings.dualControl,
+    /** Unwrapped key material held in memory: its size and hit rate (for status), and `clear` for sealing. */
+    materialCache: { stats: () => cache.stats(), clear: () => cache.clear() },
     /** The account and region keys live in (for ARNs in responses). */
     scope,
     /** For front ends that audit requests rejected before reaching a use case (e.g. failed authentication). */

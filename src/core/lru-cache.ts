@@ -12,6 +12,7 @@ export interface LruCache<V> {
   delete(key: string): void;
   /** Deletes every entry whose key starts with `prefix`. */
   deletePrefix(prefix: string): void;
+  readonly size: number;
 }
 
 export function createLruCache<V>(options: {
@@ -56,6 +57,9 @@ export function createLruCache<V>(options: {
     delete: drop,
     deletePrefix(prefix) {
       for (const key of [...entries.keys()]) if (key.startsWith(prefix)) drop(key);
+    },
+    get size() {
+      return entries.size;
     },
   };
 }

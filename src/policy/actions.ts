@@ -36,6 +36,7 @@ export const DATADEFENDER_ACTIONS = [
   'CreatePolicy', 'GetPolicy', 'ListPolicies', 'UpdatePolicy', 'DeletePolicy', 'ListRoles', 'GetRole',
   'ListApprovals', 'GetApproval', 'ApproveRequest', 'RejectRequest',
   'LookupEvents', 'VerifyAuditTrail', 'ExportAuditTrail', 'GetComplianceReport', 'GetMetrics', 'GetStatus',
+  'UnsealRoot', 'ResetUnseal', 'SealRoot', 'RekeyRoot', 'RotateRoot', 'MigrateRoot', 'RecoverRoot',
 ].map((name) => `datadefender:${name}`);
 
 /** Every action a policy can name, lower-cased (policy matching is case-insensitive). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { DEFAULT_DUAL_CONTROL_OPERATIONS, loadServerConfig } from '../../src/config/config.js';
+import { DEFAULT_DUAL_CONTROL_OPERATIONS, loadServerConfig, rootOf } from '../../src/config/config.js';
 
 describe('server configuration', () => {
   it('has secure defaults and is frozen', () => {
@@ -15,8 +15,8 @@ describe('server configuration', () => {
     expect(c).toMatchObject({ host: '::1', port: 9443, region: 'eu-west-1', jobBatchSize: 10 });
   });
 
-  it('refuses to start without dev mode, and lists every invalid setting', () => {
-    expect(() => loadServerConfig({}, {})).toThrow(/only dev mode/);
+  it('keeps the local root for dev mode, and lists every invalid setting', () => {
+    expect(() => loadServerConfig({}, { DATADEFENDER_ROOT_OF_TRUST: 'local' })).toThrow(/dev mode only/);
     let message = '';
     try {
       loadServerConfig({ dev: true, listen: 'nowhere' }, { DATADEFENDER_ACCOUNT_ID: '12', DATADEFENDER_DEFAULT_ROTATION_DAYS: '30', DATADEFENDER_TLS_CERT_FILE: '/x' });
@@ -52,5 +52,18 @@ describe('server configuration', () => {
     expect(config.dualControl).toBe(true);
     expect(config.dualControlOperations).toEqual([...DEFAULT_DUAL_CONTROL_OPERATIONS]);
     expect(config.databaseUrl).toMatch(/^postgres:/);
+  });
+
+  it('picks the root of trust: local in dev mode, local-sealed otherwise, and checks each adapter\'s settings', () => {
+    expect(rootOf(loadServerConfig({ dev: true }, {}))).toBe('local');
+    expect(rootOf(loadServerConfig({}, {}))).toBe('local-sealed');
+    const pkcs11 = { DATADEFENDER_ROOT_OF_TRUST: 'pkcs11', DATADEFENDER_PKCS11_MODULE: '/usr/lib/softhsm/libsofthsm2.so', DATADEFENDER_PKCS11_KEY_LABEL: 'root' };
+    expect(() => loadServerConfig({}, pkcs11)).toThrow(/exactly one of pkcs11TokenLabel and pkcs11Slot/);
+    expect(() => loadServerConfig({}, { ...pkcs11, DATADEFENDER_PKCS11_TOKEN_LABEL: 'dd' })).toThrow(/PIN from exactly one/);
+    const ok = loadServerConfig({}, { ...pkcs11, DATADEFENDER_PKCS11_SLOT: '0', DATADEFENDER_PKCS11_PIN_ENV: 'HSM_PIN' });
+    expect(ok).toMatchObject({ rootOfTrust: 'pkcs11', pkcs11Slot: 0, pkcs11PinEnv: 'HSM_PIN' });
+    expect(() => loadServerConfig({}, { DATADEFENDER_ROOT_OF_TRUST: 'aws-kms' })).toThrow(/awsKmsKeyId/);
+    expect(() => loadServerConfig({}, { DATADEFENDER_ROOT_OF_TRUST: 'aws-kms', DATADEFENDER_AWS_KMS_KEY_ID: 'alias/root', DATADEFENDER_AWS_KMS_ENDPOINT: 'http://kms' })).toThrow(/https/);
+    expect(() => loadServerConfig({}, { DATADEFENDER_ROOT_OF_TRUST: 'vault' })).toThrow(/rootOfTrust/);
   });
 });

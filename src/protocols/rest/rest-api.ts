@@ -26,6 +26,8 @@ import { approvalRoutes } from './routes/approvals.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { policyRoutes } from './routes/policies.js';
 import { principalRoutes } from './routes/principals.js';
+import { operatorRoutes } from './routes/operator.js';
+import type { RootOperations } from '../../core/root-operations.js';
 import { cryptoRoutes } from './routes/crypto.js';
 import { keyRoutes } from './routes/keys.js';
 import { systemRoutes, type HealthReport } from './routes/system.js';
@@ -33,6 +35,7 @@ import { systemRoutes, type HealthReport } from './routes/system.js';
 export interface RestApiDeps {
   service: KeyService;
   identity: IdentityService;
+  root: RootOperations;
   authenticate: BearerAuthenticator;
   /** Mutual TLS: the principal mapped to the connection's client certificate (used when there is no bearer token). */
   authenticateCertificate?: CertificateAuthenticator;
@@ -100,7 +103,8 @@ export async function restApi(app: FastifyInstance, deps: RestApiDeps): Promise<
     return reply.code(404).type('application/problem+json').send(problem);
   });
 
-  systemRoutes(app, service, deps.health);
+  systemRoutes(app, service, deps.root, deps.health);
+  operatorRoutes(app, deps.root);
   keyRoutes(app, service);
   cryptoRoutes(app, service);
   aliasRoutes(app, service);

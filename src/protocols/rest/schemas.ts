@@ -82,6 +82,20 @@ export const SCHEMAS = {
   mapCertificate: closed({ certificatePem: { type: 'string', minLength: 1, maxLength: 16_384 } }, ['certificatePem']),
   createPolicy: closed({ name, document: policyDocument, description: { type: 'string' } }, ['name', 'document']),
   updatePolicy: closed({ document: policyDocument, description: { type: 'string' } }, ['document']),
+  unseal: {
+    oneOf: [
+      closed({ share: { type: 'string', minLength: 1, maxLength: 1024 }, nonce: { type: 'string', minLength: 1, maxLength: 128 } }, ['share']),
+      closed({ reset: { type: 'boolean', const: true } }, ['reset']),
+    ],
+  },
+  rekey: closed(
+    {
+      shares: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 1024 }, minItems: 1, maxItems: 255 },
+      newShares: { type: 'integer', minimum: 1, maximum: 255 },
+      newThreshold: { type: 'integer', minimum: 1, maximum: 255 },
+    },
+    ['shares', 'newShares', 'newThreshold'],
+  ),
 } as const;
 
 /** Response schemas of the hottest routes: they let Fastify serialize with a compiled serializer. */

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeyService } from '../../../core/key-service.js';
+import type { RootOperations } from '../../../core/root-operations.js';
 import { SCHEMAS } from '../schemas.js';
 import { handle, operation } from '../rest-context.js';
 import { queryInteger } from '../../../http/query.js';
 
 export interface HealthReport {
-  status: 'ok' | 'degraded';
+  /** `sealed`: the root of trust is sealed; `degraded`: the audit trail or the root of trust cannot serve. */
+  status: 'ok' | 'degraded' | 'sealed';
   version: string;
   storage: string;
   rootOfTrust: string;
@@ -13,7 +15,7 @@ export interface HealthReport {
 }
 
 /** Health (public), caller identity, and the audit trail. */
-export function systemRoutes(app: FastifyInstance, service: KeyService, health: () => HealthReport): void {
+export function systemRoutes(app: FastifyInstance, service: KeyService, root: RootOperations, health: () => HealthReport): void {
   app.get('/v1/health', { config: { public: true } }, async (_request, reply) => {
     const report = health();
     reply.code(report.status === 'ok' ? 200 : 503);
@@ -21,7 +23,7 @@ export function systemRoutes(app: FastifyInstance, service: KeyService, health: 
   });
 
   app.get('/v1/whoami', operation('GetCallerIdentity'), handle(async (ctx) =>
-    service.run(ctx, 'GetCallerIdentity', { readOnly: true }, async (op) => {
+    service.run(ctx, 'GetCallerIdentity', { readOnly: true, whileSealed: true }, async (op) => {
       await op.authorize(null);
       const { arn, roles, policies = [], tags = {}, credential } = ctx.caller;
       return { principal: { arn, roles, policies: policies.map((p) => p.name), tags, credential } };
@@ -29,10 +31,15 @@ export function systemRoutes(app: FastifyInstance, service: KeyService, health: 
   ));
 
   app.get('/v1/status', operation('GetStatus'), handle(async (ctx) =>
-    service.run(ctx, 'GetStatus', { readOnly: true, action: 'datadefender:GetStatus' }, async (op) => {
+    service.run(ctx, 'GetStatus', { readOnly: true, whileSealed: true, action: 'datadefender:GetStatus' }, async (op) => {
       await op.authorize(null);
       const { enabled, operations, approvalTtlSeconds } = service.dualControl;
-      return { ...health(), sealed: false, dualControl: enabled ? { enabled, operations, approvalTtlSeconds } : { enabled } };
+      return {
+        ...health(),
+        root: root.status(),
+        keyCache: service.materialCache.stats(),
+        dualControl: enabled ? { enabled, operations, approvalTtlSeconds } : { enabled },
+      };
     }),
   ));
 
