@@ -1,6 +1,19 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { collectKeyValue, isBase64, parseInteger, parseKeyValue } from '../../src/cli/client/args.js';
+import {
+  collectKeyValue,
+  collectName,
+  collectTagKey,
+  isBase64,
+  parseAccessKeyId,
+  parseAccessor,
+  parseApprovalId,
+  parseFingerprint,
+  parseInteger,
+  parseKeyValue,
+  parseName,
+} from '../../src/cli/client/args.js';
+import { CliError } from '../../src/cli/client/io.js';
 
 describe('--context / --tag parsing', () => {
   it('splits on the first "="', () => {
@@ -51,5 +64,38 @@ describe('isBase64', () => {
     expect(isBase64('AQIDBA')).toBe(false);
     expect(isBase64('AQ-_')).toBe(false);
     expect(isBase64('AQ ID')).toBe(false);
+  });
+});
+
+describe('names and ids', () => {
+  it('accepts IAM name characters, 1 to 128 of them', () => {
+    expect(parseName('a+b=c,d.e@f_g-h9')).toBe('a+b=c,d.e@f_g-h9');
+    expect(parseName('x'.repeat(128))).toHaveLength(128);
+  });
+
+  it.each(['', 'x'.repeat(129), 'a b', 'a/b', '../a', 'a?b', 'é', 'a\nb'])('refuses the name %j', (value) => {
+    expect(() => parseName(value)).toThrow(InvalidArgumentError);
+  });
+
+  it('collects names and tag keys, refusing repeats', () => {
+    expect(collectName('b', collectName('a', undefined))).toEqual(['a', 'b']);
+    expect(() => collectName('a', ['a'])).toThrow(/given twice/);
+    expect(collectTagKey('k 2', ['k1'])).toEqual(['k1', 'k 2']);
+    expect(() => collectTagKey('', undefined)).toThrow(/1 to 128/);
+    expect(() => collectTagKey('x'.repeat(129), undefined)).toThrow(/1 to 128/);
+  });
+
+  it('checks access key ids, accessors, fingerprints and approval ids', () => {
+    expect(parseAccessKeyId('DDAKABCDEFGHIJKLMNOP')).toBe('DDAKABCDEFGHIJKLMNOP');
+    expect(() => parseAccessKeyId('DDAK-ABCDEFGHIJKLMNOP')).toThrow(InvalidArgumentError);
+    expect(parseAccessor('AbCd-_gh12345678')).toBe('AbCd-_gh12345678');
+    expect(() => parseAccessor('short')).toThrow(InvalidArgumentError);
+    expect(() => parseAccessor(`ddt_${'a'.repeat(43)}`)).toThrow(CliError);
+    expect(() => parseAccessor(`ddt_${'a'.repeat(43)}`)).not.toThrow(new RegExp('a{43}'));
+    expect(parseFingerprint('AB:'.repeat(31) + 'AB')).toBe('ab'.repeat(32));
+    expect(() => parseFingerprint('ab'.repeat(31))).toThrow(InvalidArgumentError);
+    expect(() => parseFingerprint('g'.repeat(64))).toThrow(InvalidArgumentError);
+    expect(parseApprovalId('0B6C1F9E-2A3D-4E5F-8A9B-0C1D2E3F4A5B')).toBe('0b6c1f9e-2a3d-4e5f-8a9b-0c1d2e3f4a5b');
+    expect(() => parseApprovalId('0b6c1f9e2a3d4e5f8a9b0c1d2e3f4a5b')).toThrow(InvalidArgumentError);
   });
 });

@@ -1,11 +1,13 @@
 /** Test helpers for the CLI client: run commands in-process with captured io, and a recording HTTPS server. */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Command, CommanderError } from 'commander';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { registerClientCommands } from '../../src/cli/client/commands.js';
 import { CliError, type CliIo } from '../../src/cli/client/io.js';
 
@@ -149,6 +151,91 @@ export function keyView(overrides: Record<string, unknown> = {}) {
     rotation: { enabled: true, periodInDays: 365, nextRotationAt: '2026-01-02T03:04:05.000Z' },
     deletionAt: null,
     tags: {},
+    ...overrides,
+  };
+}
+
+export interface ServerFixture {
+  /** A temporary directory, removed after the file's tests. */
+  readonly dir: string;
+  readonly tls: TlsMaterial;
+  readonly server: RecordingServer;
+  /** The global options that point the CLI at the server. */
+  readonly conn: string[];
+  /** The one request the server received (fails the test otherwise). */
+  only(): RecordedRequest;
+}
+
+/**
+ * Starts a recording server for the calling test file (vitest hooks): before each test its requests are cleared
+ * and its handler answers 500 to anything, so every test sets the answer it expects.
+ */
+export function useRecordingServer(token: string): ServerFixture {
+  const state = {} as { dir: string; tls: TlsMaterial; server: RecordingServer; conn: string[] };
+  beforeAll(async () => {
+    state.dir = await mkdtemp(join(tmpdir(), 'dd-cli-'));
+    state.tls = await selfSignedCertificate(state.dir, 'server');
+    state.server = await startRecordingServer(state.tls);
+    state.conn = ['--endpoint', state.server.endpoint, '--token', token, '--ca-bundle', state.tls.certFile];
+  });
+  afterAll(async () => {
+    await state.server?.close();
+    if (state.dir) await rm(state.dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    state.server.requests.length = 0;
+    state.server.handle(() => ({ status: 500, body: { code: 'ERR_INTERNAL', detail: 'unexpected request', requestId: 'r-unexpected' } }));
+  });
+  return {
+    get dir() {
+      return state.dir;
+    },
+    get tls() {
+      return state.tls;
+    },
+    get server() {
+      return state.server;
+    },
+    get conn() {
+      return state.conn;
+    },
+    only() {
+      expect(state.server.requests).toHaveLength(1);
+      return state.server.requests[0]!;
+    },
+  };
+}
+
+/** A PrincipalView as the server returns it. */
+export function principalView(overrides: Record<string, unknown> = {}) {
+  return {
+    name: 'alice',
+    kind: 'user',
+    arn: 'arn:aws:iam::111122223333:user/alice',
+    roles: ['developer'],
+    policies: [],
+    tags: {},
+    disabled: false,
+    createdAt: '2025-01-02T03:04:05.000Z',
+    updatedAt: '2025-01-02T03:04:05.000Z',
+    ...overrides,
+  };
+}
+
+/** An ApprovalView as the server returns it. */
+export function approvalView(overrides: Record<string, unknown> = {}) {
+  return {
+    id: '0b6c1f9e-2a3d-4e5f-8a9b-0c1d2e3f4a5b',
+    operation: 'ScheduleKeyDeletion',
+    resource: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    summary: { keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', pendingWindowInDays: 7 },
+    status: 'Pending',
+    requestedBy: 'arn:aws:iam::111122223333:user/alice',
+    decidedBy: null,
+    createdAt: '2025-01-02T03:04:05.000Z',
+    expiresAt: '2025-01-02T04:04:05.000Z',
+    decidedAt: null,
+    consumedAt: null,
     ...overrides,
   };
 }

@@ -264,10 +264,14 @@ describe('generate-data-key and whoami', () => {
   });
 
   it('whoami GETs /v1/whoami', async () => {
-    server.handle(() => ({ status: 200, body: { principal: { arn: 'arn:aws:iam::1:user/admin', roles: ['administrator'] } } }));
+    const answer = { principal: { arn: 'arn:aws:iam::1:user/admin', roles: ['administrator'], policies: ['ops'], tags: { team: 'sec' }, credential: 'token:AbCd' } };
+    server.handle(() => ({ status: 200, body: answer }));
     const run = await runCli([...conn, 'whoami']);
-    expect(run.stdout).toBe('ARN:   arn:aws:iam::1:user/admin\nRoles: administrator\n');
+    expect(run.stdout).toBe(
+      'ARN:        arn:aws:iam::1:user/admin\nRoles:      administrator\nPolicies:   ops\nTags:       team=sec\nCredential: token:AbCd\n',
+    );
     expect(only()).toMatchObject({ method: 'GET', url: '/v1/whoami', text: '' });
+    expect((await runCli([...conn, 'whoami', '--json'])).stdout).toBe(`${JSON.stringify(answer, null, 2)}\n`);
   });
 });
 

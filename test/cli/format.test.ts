@@ -9,8 +9,10 @@ import {
   formatTable,
   formatWhoami,
   printable,
+  printableText,
   truncate,
 } from '../../src/cli/client/format.js';
+import { documentText, dualControlText, summaryText } from '../../src/cli/client/access-format.js';
 import { keyView } from './cli-harness.js';
 
 const key = (o: Record<string, unknown> = {}) => keyView(o) as KeyView;
@@ -95,11 +97,23 @@ describe('other blocks', () => {
     expect(formatDataKey({ keyId: 'arn:k', ciphertext: 'Q1Q=' })).toBe('Key ID:     arn:k\nCiphertext: Q1Q=\n');
   });
 
-  it('formats whoami', () => {
-    expect(formatWhoami({ principal: { name: 'admin', arn: 'arn:aws:iam::1:user/admin', roles: ['administrator', 'auditor'] } })).toBe(
-      'Name:  admin\nARN:   arn:aws:iam::1:user/admin\nRoles: administrator, auditor\n',
+  it('formats whoami with roles, policies and tags', () => {
+    expect(
+      formatWhoami({
+        principal: { name: 'admin', arn: 'arn:aws:iam::1:user/admin', roles: ['administrator', 'auditor'], policies: ['p1', 'p2'], tags: { team: 'ops', env: 'prod' }, credential: 'token:abc' },
+      }),
+    ).toBe(
+      [
+        'Name:       admin',
+        'ARN:        arn:aws:iam::1:user/admin',
+        'Roles:      administrator, auditor',
+        'Policies:   p1, p2',
+        'Tags:       env=prod, team=ops',
+        'Credential: token:abc',
+        '',
+      ].join('\n'),
     );
-    expect(formatWhoami({ principal: { arn: 'a', roles: [] } })).toBe('ARN:   a\nRoles: -\n');
+    expect(formatWhoami({ principal: { arn: 'a', roles: [] } })).toBe('ARN:      a\nRoles:    -\nPolicies: -\nTags:     -\n');
   });
 
   it('pretty-prints JSON with two spaces and a final newline', () => {
@@ -111,5 +125,27 @@ describe('other blocks', () => {
     expect(truncate('abcdef', 4)).toBe('abc…');
     expect(truncate('abcd', 4)).toBe('abcd');
     expect(formatKeyValue([])).toBe('');
+  });
+});
+
+describe('access-control formatting helpers', () => {
+  it('printableText keeps lines and tabs, turns CR LF into LF and other controls into "?"', () => {
+    expect(printableText('a\r\nb\tc\rd\x1be\u009b')).toBe('a\nb\tc?d?e?');
+  });
+
+  it('documentText ends with exactly one newline', () => {
+    expect(documentText('{}')).toBe('{}\n');
+    expect(documentText('{}\n\n')).toBe('{}\n');
+  });
+
+  it('summaryText and dualControlText', () => {
+    expect(summaryText({ b: 2, a: 'x', c: { d: [1] } })).toBe('a=x, b=2, c={"d":[1]}');
+    expect(summaryText({})).toBe('-');
+    expect(summaryText(null)).toBe('-');
+    expect(summaryText('text')).toBe('text');
+    expect(dualControlText(undefined)).toBe('off');
+    expect(dualControlText({ enabled: false, operations: ['X'] })).toBe('off');
+    expect(dualControlText({ enabled: true, operations: ['ScheduleKeyDeletion'] })).toBe('on (1 operation: ScheduleKeyDeletion)');
+    expect(dualControlText({ enabled: true })).toBe('on (0 operations)');
   });
 });

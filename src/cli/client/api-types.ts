@@ -46,5 +46,151 @@ export interface DataKeyResponse {
 }
 
 export interface WhoamiResponse {
-  principal: { name?: string; arn: string; roles: string[]; credential?: string };
+  principal: { name?: string; arn: string; roles: string[]; policies?: string[]; tags?: Record<string, string>; credential?: string };
+}
+
+export interface PrincipalView {
+  name: string;
+  kind: 'user' | 'service' | string;
+  arn: string;
+  roles: string[];
+  policies: string[];
+  tags: Record<string, string>;
+  disabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PrincipalResponse {
+  principal: PrincipalView;
+}
+
+export interface PrincipalListResponse {
+  principals: PrincipalView[];
+  nextMarker?: string;
+}
+
+export interface AccessKeyView {
+  accessKeyId: string;
+  principal: string;
+  status: 'Active' | 'Inactive' | string;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+/** Only the answer to `access-key create` carries the secret, and only once. */
+export interface CreatedAccessKeyResponse {
+  accessKey: AccessKeyView & { secretAccessKey: string };
+}
+
+export interface AccessKeyResponse {
+  accessKey: AccessKeyView;
+}
+
+export interface AccessKeyListResponse {
+  accessKeys: AccessKeyView[];
+}
+
+export interface TokenView {
+  accessor: string;
+  principal: string;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** Only the answer to `token create` carries the token, and only once. */
+export interface CreatedTokenResponse {
+  token: TokenView & { token: string };
+}
+
+export interface TokenListResponse {
+  tokens: TokenView[];
+}
+
+export interface CertificateView {
+  /** SHA-256 of the certificate's DER, 64 lower-case hex digits. */
+  fingerprint: string;
+  principal: string;
+  subject: string;
+  notAfter: string;
+  createdAt: string;
+}
+
+export interface CertificateResponse {
+  certificate: CertificateView;
+}
+
+export interface CertificateListResponse {
+  certificates: CertificateView[];
+}
+
+export interface PolicyView {
+  name: string;
+  arn: string;
+  description: string | null;
+  /** The policy document's JSON text. */
+  document: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface PolicyResponse {
+  policy: PolicyView;
+}
+
+export interface PolicyListResponse {
+  policies: PolicyView[];
+  nextMarker?: string;
+}
+
+export interface RoleView {
+  name: string;
+  description: string;
+  /** The role's policy document as JSON text. */
+  document: string;
+}
+
+export interface RoleResponse {
+  role: RoleView;
+}
+
+export interface RoleListResponse {
+  roles: RoleView[];
+}
+
+export type ApprovalStatus = 'Pending' | 'Approved' | 'Rejected' | 'Consumed';
+
+export interface ApprovalView {
+  id: string;
+  /** The action awaiting approval, e.g. `kms:ScheduleKeyDeletion`. */
+  operation: string;
+  resource: string | null;
+  /** A non-secret description of the request for the approver, e.g. `{ keyId, pendingWindowInDays }`. */
+  summary: Record<string, unknown>;
+  status: ApprovalStatus | string;
+  requestedBy: string;
+  decidedBy: string | null;
+  createdAt: string;
+  expiresAt: string;
+  decidedAt: string | null;
+  consumedAt: string | null;
+}
+
+export interface ApprovalResponse {
+  approval: ApprovalView;
+}
+
+export interface ApprovalListResponse {
+  approvals: ApprovalView[];
+  nextMarker?: string;
+}
+
+export interface StatusResponse {
+  status: 'ok' | 'degraded' | string;
+  version: string;
+  storage: string;
+  rootOfTrust: string;
+  audit: 'ok' | 'unavailable' | string;
+  sealed: boolean;
+  dualControl: { enabled: boolean; operations?: string[]; approvalTtlSeconds?: number };
 }

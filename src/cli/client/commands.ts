@@ -1,78 +1,30 @@
 /**
  * The client commands of `datadefender`: `key ...`, `encrypt`, `decrypt`, `generate-data-key` and `whoami`, all over
- * the native REST API. Human output by default; `--json` prints the API's answer for scripts.
+ * the native REST API, and the registration of the identity (identity-commands.ts) and access-control
+ * (access-commands.ts) groups. Human output by default; `--json` prints the API's answer for scripts.
  *
  * Every option value is validated while commander parses (see args.ts), and every combination of options in the
  * action before the configuration is resolved, so a bad command line sends nothing. Failures are thrown as
  * {@link CliError} (API problems as its subclass ApiError) for `src/cli/main.ts` to print and turn into an exit code.
  */
-import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type {
   DataKeyResponse,
   DecryptResponse,
   EncryptResponse,
-  KeyListResponse,
   KeyResponse,
   KeyView,
   WhoamiResponse,
 } from './api-types.js';
 import { CLI_LIMITS, collectKeyValue, integerIn, isBase64 } from './args.js';
-import { ENV, loadClientConfig, type GlobalOptions } from './client-config.js';
-import { formatDataKey, formatJson, formatKeyDetails, formatKeyTable, formatWhoami } from './format.js';
-import { createApiClient, type ApiClient } from './http-client.js';
+import { ENV } from './client-config.js';
+import { formatDataKey, formatKeyDetails, formatKeyTable, formatWhoami } from './format.js';
+import { registerAccessCommands } from './access-commands.js';
+import { registerIdentityCommands } from './identity-commands.js';
 import { CliError, type CliIo } from './io.js';
+import { exactlyOne, expectObject, expectString, fetchPages, hintNextPage, readInput, seg, session, type PageOptions } from './session.js';
 
-const seg = encodeURIComponent;
-
-/** What an action needs: the resolved global options, a lazily configured API client, and output. */
-interface Session {
-  readonly json: boolean;
-  api(): Promise<ApiClient>;
-  /** Prints `response` as JSON under --json, else `human()`. */
-  print(response: unknown, human: () => string): void;
-}
-
-function session(command: Command, io: CliIo): Session {
-  const globals = command.optsWithGlobals<GlobalOptions>();
-  const json = globals.json === true;
-  return {
-    json,
-    api: async () => createApiClient(await loadClientConfig(globals, io)),
-    print: (response, human) => io.stdout(json ? formatJson(response) : human()),
-  };
-}
-
-/** Reads a file named on the command line (relative to the working directory). @throws CliError */
-async function readInput(io: CliIo, file: string, what: string): Promise<Buffer> {
-  const path = resolve(io.cwd, file);
-  try {
-    return await io.readFile(path);
-  } catch (err) {
-    const code = typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : String(err);
-    throw new CliError(`Cannot read ${what} ${path}: ${code}.`, { cause: err });
-  }
-}
-
-/** Exactly one of two options must be given. @throws CliError */
-function exactlyOne(a: unknown, b: unknown, names: string): void {
-  if ((a === undefined) === (b === undefined)) throw new CliError(`Give exactly one of ${names}.`);
-}
-
-/** @throws CliError when the server's answer lacks a string field the command prints. */
-function expectString(response: unknown, field: string, endpoint: string): string {
-  const value = typeof response === 'object' && response !== null ? (response as Record<string, unknown>)[field] : undefined;
-  if (typeof value !== 'string') throw new CliError(`Unexpected answer from ${endpoint}: no "${field}".`);
-  return value;
-}
-
-function expectKey(response: unknown, endpoint: string): KeyView {
-  const key = typeof response === 'object' && response !== null ? (response as { key?: unknown }).key : undefined;
-  if (typeof key !== 'object' || key === null || typeof (key as { keyId?: unknown }).keyId !== 'string') {
-    throw new CliError(`Unexpected answer from ${endpoint}: no "key".`);
-  }
-  return key as KeyView;
-}
+const expectKey = (response: unknown, endpoint: string): KeyView => expectObject<KeyView>(response, 'key', 'keyId', endpoint);
 
 const contextOption = () => new Option('--context <k=v>', 'encryption context pair; repeat for more (split on the first "=")').argParser(collectKeyValue);
 
@@ -93,12 +45,17 @@ export function registerClientCommands(program: Command, io: CliIo): void {
 
   program
     .command('whoami')
-    .description('show the principal the credentials authenticate as')
+    .description('show the principal the credentials authenticate as, its roles, policies and tags')
     .action(async (_opts: object, command: Command) => {
       const s = session(command, io);
-      const response = await (await s.api()).request<WhoamiResponse>('GET', '/v1/whoami');
+      const api = await s.api();
+      const response = await api.request<WhoamiResponse>('GET', '/v1/whoami');
+      expectObject(response, 'principal', 'arn', api.endpoint);
       s.print(response, () => formatWhoami(response));
     });
+
+  registerIdentityCommands(program, io);
+  registerAccessCommands(program, io);
 }
 
 function registerKeyCommands(program: Command, io: CliIo): void {
@@ -143,31 +100,11 @@ function registerKeyCommands(program: Command, io: CliIo): void {
     .option('--limit <n>', `keys per page (${CLI_LIMITS.listLimit.min}-${CLI_LIMITS.listLimit.max})`, integerIn(CLI_LIMITS.listLimit))
     .option('--marker <marker>', 'continue from the nextMarker of an earlier page')
     .option('--all', 'follow nextMarker through every page')
-    .action(async (opts: { limit?: number; marker?: string; all?: boolean }, command: Command) => {
+    .action(async (opts: PageOptions, command: Command) => {
       const s = session(command, io);
-      const api = await s.api();
-      const keys: KeyView[] = [];
-      const seen = new Set<string>();
-      let marker = opts.marker;
-      let last: KeyListResponse;
-      for (;;) {
-        const query = new URLSearchParams();
-        if (opts.limit !== undefined) query.set('limit', String(opts.limit));
-        if (marker !== undefined) query.set('marker', marker);
-        const qs = query.toString();
-        last = await api.request<KeyListResponse>('GET', `/v1/keys${qs ? `?${qs}` : ''}`);
-        if (!Array.isArray(last?.keys)) throw new CliError(`Unexpected answer from ${api.endpoint}: no "keys".`);
-        keys.push(...last.keys);
-        if (!opts.all || typeof last.nextMarker !== 'string' || last.nextMarker === '') break;
-        if (seen.has(last.nextMarker)) throw new CliError(`The server at ${api.endpoint} returned the same nextMarker twice; stopping.`);
-        seen.add(last.nextMarker);
-        marker = last.nextMarker;
-      }
-      // With --all the pages are merged into one answer of the same shape; without it the page is printed as is.
-      s.print(opts.all ? { keys } : last, () => formatKeyTable(keys));
-      if (!opts.all && !s.json && typeof last.nextMarker === 'string' && last.nextMarker !== '') {
-        io.stderr(`More keys: pass --all, or --marker ${last.nextMarker}\n`);
-      }
+      const page = await fetchPages<KeyView>(await s.api(), '/v1/keys', 'keys', opts);
+      s.print(page.answer, () => formatKeyTable(page.items));
+      hintNextPage(io, s, 'keys', page.nextMarker);
     });
 
   key

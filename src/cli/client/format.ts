@@ -13,6 +13,15 @@ export function printable(value: string): string {
   return value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
 
+/**
+ * Like {@link printable} but keeps line feeds and tabs, for multi-line text such as a policy document
+ * (CR LF becomes LF; a lone CR, which could overwrite a line on the terminal, becomes `?`).
+ */
+export function printableText(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  return value.replace(/\r\n/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '?');
+}
+
 /** Shortens `value` to at most `max` characters, ending with "…" when cut. */
 export function truncate(value: string, max: number): string {
   const chars = Array.from(value);
@@ -68,7 +77,8 @@ export function formatKeyTable(keys: readonly KeyView[]): string {
   );
 }
 
-const tagsText = (tags: Record<string, string> | undefined) =>
+/** `a=1, b=2` sorted by key, or "-". */
+export const tagsText = (tags: Record<string, string> | undefined) =>
   Object.entries(tags ?? {})
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${k}=${v}`)
@@ -104,13 +114,18 @@ export function formatDataKey(response: DataKeyResponse): string {
   ]);
 }
 
-/** The `whoami` block. */
+/** `a, b` or "-". */
+export const listText = (items: readonly string[] | undefined) => (items ?? []).join(', ') || '-';
+
+/** The `whoami` block: name, ARN, roles, identity policies, tags and the credential used. */
 export function formatWhoami(response: WhoamiResponse): string {
   const p = response.principal;
   return formatKeyValue([
     ...(p.name ? ([['Name', p.name]] as const) : []),
     ['ARN', p.arn],
-    ['Roles', (p.roles ?? []).join(', ') || '-'],
+    ['Roles', listText(p.roles)],
+    ['Policies', listText(p.policies)],
+    ['Tags', tagsText(p.tags)],
     ...(p.credential ? ([['Credential', p.credential]] as const) : []),
   ]);
 }

@@ -5,8 +5,9 @@
  * - TLS verification is always on (`rejectUnauthorized: true` is set explicitly, so NODE_TLS_REJECT_UNAUTHORIZED
  *   cannot turn it off); with a CA bundle, only that bundle is trusted. There is no insecure switch.
  * - The token goes only in the `Authorization: Bearer` header and never into an error message.
- * - Problem responses (RFC 9457) become {@link ApiError}s reading `<code>: <detail> (request <requestId>)`;
- *   server-supplied text is stripped of control characters before it reaches the terminal.
+ * - Problem responses (RFC 9457) become {@link ApiError}s reading `<code>: <detail> (request <requestId>)`
+ *   (plus how to get an approval for ERR_APPROVAL_REQUIRED); server-supplied text is stripped of control
+ *   characters before it reaches the terminal.
  */
 import { request as httpsRequest } from 'node:https';
 import type { IncomingMessage } from 'node:http';
@@ -83,7 +84,10 @@ function problemFrom(res: IncomingMessage, text: string): ApiError {
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? printable(v) : undefined);
   const code = str(body?.code) ?? `HTTP_${status}`;
   const detail = str(body?.detail) ?? str(body?.title) ?? str(res.statusMessage) ?? 'request failed';
-  return new ApiError({ status, code, detail, requestId: str(body?.requestId) ?? (fallbackId ? printable(fallbackId) : undefined) });
+  // Shown inside a command to copy and run, so only an id of plain characters is kept.
+  const approval = body?.approvalRequestId;
+  const approvalRequestId = code === 'ERR_APPROVAL_REQUIRED' && typeof approval === 'string' && /^[A-Za-z0-9-]{1,128}$/.test(approval) ? approval : undefined;
+  return new ApiError({ status, code, detail, requestId: str(body?.requestId) ?? (fallbackId ? printable(fallbackId) : undefined), approvalRequestId });
 }
 
 /** Creates a client bound to one endpoint, token and (optional) CA bundle. */

@@ -35,6 +35,9 @@ export class CliError extends Error {
 /**
  * The server answered with an RFC 9457 problem (`application/problem+json`). The message reads
  * `<code>: <detail> (request <requestId>)`; the fields are kept for callers that branch on them.
+ * When the operation awaits dual-control approval (a 403 `ERR_APPROVAL_REQUIRED` with `approvalRequestId`),
+ * a second line says what to do: another principal runs `datadefender approval approve <id>`, then the same
+ * command is repeated.
  */
 export class ApiError extends CliError {
   readonly status: number;
@@ -42,13 +45,22 @@ export class ApiError extends CliError {
   readonly code: string;
   readonly detail: string;
   readonly requestId: string | undefined;
+  /** ERR_APPROVAL_REQUIRED: the pending approval request the operation waits for. */
+  readonly approvalRequestId: string | undefined;
 
-  constructor(problem: { status: number; code: string; detail: string; requestId?: string | undefined }) {
-    super(`${problem.code}: ${problem.detail}${problem.requestId ? ` (request ${problem.requestId})` : ''}`);
+  constructor(problem: { status: number; code: string; detail: string; requestId?: string | undefined; approvalRequestId?: string | undefined }) {
+    super(`${problem.code}: ${problem.detail}${problem.requestId ? ` (request ${problem.requestId})` : ''}${approvalHint(problem.approvalRequestId)}`);
     this.name = 'ApiError';
     this.status = problem.status;
     this.code = problem.code;
     this.detail = problem.detail;
     this.requestId = problem.requestId;
+    this.approvalRequestId = problem.approvalRequestId;
   }
 }
+
+const approvalHint = (id: string | undefined) =>
+  id === undefined
+    ? ''
+    : `\nThis operation awaits the approval of a second principal (dual control): approval request ${id}. ` +
+      `Another principal must approve it with \`datadefender approval approve ${id}\`; then repeat this same command to carry it out.`;
