@@ -79,6 +79,10 @@ const AWS_MATRIX: Record<string, Role[]> = {
 const REST_MATRIX: Record<string, Role[]> = {
   GetCallerIdentity: EVERYONE,
   GetStatus: EVERYONE,
+  GetSealStatus: EVERYONE,
+  UnsealRoot: EVERYONE,
+  SealRoot: ADMIN,
+  RekeyRoot: ADMIN,
   CreateKey: CREATORS,
   ListKeys: META,
   DescribeKey: [...META, 'application'],
@@ -313,6 +317,11 @@ async function restCalls(role: Role): Promise<RestCall[]> {
   return [
     ['GetCallerIdentity', 'GET', '/v1/whoami'],
     ['GetStatus', 'GET', '/v1/status'],
+    // The dev server's local root cannot be sealed: allowed calls answer UnsupportedOperation, refused ones 403.
+    ['GetSealStatus', 'GET', '/v1/operator/status'],
+    ['UnsealRoot', 'POST', '/v1/operator/unseal', { share: 'dds1.x' }],
+    ['SealRoot', 'POST', '/v1/operator/seal'],
+    ['RekeyRoot', 'POST', '/v1/operator/rekey', { shares: ['dds1.x'], newShares: 3, newThreshold: 2 }],
     ['CreateKey', 'POST', '/v1/keys', {}],
     ['ListKeys', 'GET', '/v1/keys'],
     ['DescribeKey', 'GET', `/v1/keys/${k}`],
@@ -383,7 +392,7 @@ describe('role matrix', () => {
     expect(Object.keys(AWS_MATRIX).sort()).toEqual(offered.sort());
     const routes = join(process.cwd(), 'src/protocols/rest/routes');
     const sources = await Promise.all((await readdir(routes)).map((f) => readFile(join(routes, f), 'utf8')));
-    const restOperations = new Set(sources.flatMap((source) => [...source.matchAll(/(?:operation|action)\([^)]*?'([A-Z]\w+)'/g)].map((m) => m[1]!)));
+    const restOperations = new Set(sources.flatMap((source) => [...source.matchAll(/(?:operation|action|open)\([^)]*?'([A-Z]\w+)'/g)].map((m) => m[1]!)));
     expect(Object.keys(REST_MATRIX).sort()).toEqual([...restOperations].sort());
   });
 
