@@ -41,7 +41,10 @@ export interface AccessControl {
 
 /** AWS's AccessDeniedException text. */
 export function accessDenied(principal: string, action: string, resource: string | null): AccessDeniedError {
-  return new AccessDeniedError(`User: ${principal} is not authorized to perform: ${iamAction(action)} on resource: ${resource ?? '*'}`);
+  const name = iamAction(action);
+  // DataDefender's own actions name no resource: a principal's ARN (user/ or role/) would tell whether it exists.
+  if (!name.startsWith('kms:')) return new AccessDeniedError(`User: ${principal} is not authorized to perform: ${name}`);
+  return new AccessDeniedError(`User: ${principal} is not authorized to perform: ${name} on resource: ${resource ?? '*'}`);
 }
 
 const MAX_GRANTS_CONSIDERED = 1000;

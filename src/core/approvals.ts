@@ -1,6 +1,6 @@
 /**
  * Dual-control approval requests (dual-control.ts creates them): list, read, approve, reject.
- * Invariants: nobody decides their own request; the approver must be authorized for `datadefender:ApproveRequest`
+ * Invariants: nobody decides their own request, nor a request that changes their own principal; the approver must be authorized for `datadefender:ApproveRequest`
  * (or RejectRequest) and also, by the policies in force now, for the requested operation on its resource, so a
  * second *authorized* principal approves; a decision is one conditional update (only a pending, unexpired request
  * changes), and both identities are in the audit event.
@@ -54,6 +54,7 @@ export function createApprovals(kc: KeyContext, access: AccessControl) {
       const approval = await find(id);
       Object.assign(op.details, { approvalId: approval.id, operation: approval.operation, requestedBy: approval.requesterArn });
       if (approval.requesterId === ctx.caller.principalId) throw new AccessDeniedError('You cannot decide your own approval request.');
+      if (approval.resource === ctx.caller.arn) throw new AccessDeniedError('You cannot decide a request that changes your own principal.');
       const now = clock.now();
       const onOperation = await access.authorize(ctx.caller, approval.operation, await targetOf(approval), undefined, { sourceIp: ctx.sourceIp, now });
       if (onOperation.decision !== 'allow') {

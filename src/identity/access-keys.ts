@@ -12,7 +12,7 @@ import { DAY_MS } from '../core/key-context.js';
 import { checkInteger } from '../core/limits.js';
 import type { RequestContext } from '../core/request-context.js';
 import { accessKeyAad, newAccessKeyPair } from './credentials.js';
-import { ddAction, principalNamed, type IdentityContext } from './identity-context.js';
+import { anyPrincipal, ddAction, principalNamed, type IdentityContext } from './identity-context.js';
 
 export const MAX_ACTIVE_ACCESS_KEYS = 2;
 const ACCESS_KEY_ID = /^DDAK[A-Z2-7]{16}$/;
@@ -33,9 +33,9 @@ export function createAccessKeys(ic: IdentityContext) {
 
   const keyOf = async (id: string) => {
     const key = ACCESS_KEY_ID.test(id) ? await storage.getAccessKey(id) : undefined;
-    if (!key) throw new NotFoundError(`Access key ${id.slice(0, 32)} does not exist.`);
+    if (!key) throw new NotFoundError(`Access key ${id.slice(0, 32)} does not exist.`, anyPrincipal(ic));
     const principal = await storage.getPrincipal(key.principalId);
-    if (!principal) throw new NotFoundError(`Access key ${id} does not exist.`);
+    if (!principal) throw new NotFoundError(`Access key ${id} does not exist.`, anyPrincipal(ic));
     return { key, principal };
   };
   const limitError = () =>

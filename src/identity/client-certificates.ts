@@ -10,7 +10,7 @@ import { sha256Hex } from '../crypto/index.js';
 import { NotFoundError, ValidationError } from '../errors/index.js';
 import type { ClientCertificateRecord } from '../ports/storage.js';
 import type { RequestContext } from '../core/request-context.js';
-import { ddAction, principalNamed, type IdentityContext } from './identity-context.js';
+import { anyPrincipal, ddAction, principalNamed, type IdentityContext } from './identity-context.js';
 
 const FINGERPRINT = /^[0-9a-f]{64}$/;
 const MAX_PEM_CHARS = 16_384;
@@ -47,7 +47,7 @@ export function createClientCertificates(ic: IdentityContext) {
     const fp = normalizeFingerprint(fingerprint);
     const record = fp === undefined ? undefined : await storage.getClientCertificate(fp);
     const principal = record && (await storage.getPrincipal(record.principalId));
-    if (!record || !principal) throw new NotFoundError(`Client certificate ${fingerprint.slice(0, 100)} is not mapped.`);
+    if (!record || !principal) throw new NotFoundError(`Client certificate ${fingerprint.slice(0, 100)} is not mapped.`, anyPrincipal(ic));
     return { record, principal };
   };
 

@@ -45,6 +45,9 @@ export async function principalNamed(ic: Pick<IdentityContext, 'storage' | 'scop
   return principal;
 }
 
+/** The resource a credential lookup names when nothing is found: any principal (the runner then hides the miss from callers who may not act on principals). */
+export const anyPrincipal = (ic: Pick<IdentityContext, 'scope'>) => ({ resource: iamArn(ic.scope, 'user/*') });
+
 export const iamArn = (scope: AccountScope, resource: string) => `arn:${partitionOf(scope.region)}:iam::${scope.accountId}:${resource}`;
 
 /** `datadefender:<Operation>`, the action DataDefender's own operations are authorized as. */

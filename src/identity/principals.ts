@@ -6,7 +6,7 @@
  * nobody deletes or disables themselves (no accidental lockout); deleting a principal deletes its credentials.
  */
 import { randomUuid } from '../crypto/index.js';
-import { NotFoundError, ValidationError, type DataDefenderError } from '../errors/index.js';
+import { DataDefenderError, NotFoundError, ValidationError } from '../errors/index.js';
 import { PRINCIPAL_KINDS, type Page, type PrincipalKind, type PrincipalPatch, type PrincipalRecord } from '../ports/storage.js';
 import { checkInteger, checkTags } from '../core/limits.js';
 import type { RequestContext } from '../core/request-context.js';
@@ -25,6 +25,17 @@ function checkRoles(roles: readonly string[]): string[] {
   const unknown = roles.find((r) => !isAssignableRole(r));
   if (unknown !== undefined) throw new ValidationError(`Unknown role '${unknown}'.`);
   return [...new Set(roles)].sort();
+}
+
+/** The error `check` throws, as an objection to raise after authorization. */
+function objectionOf(check: () => unknown): DataDefenderError | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (err) {
+    if (err instanceof DataDefenderError) return err;
+    throw err;
+  }
 }
 
 export function createPrincipals(ic: IdentityContext) {
@@ -109,7 +120,8 @@ export function createPrincipals(ic: IdentityContext) {
     tag: (ctx: RequestContext, name: string, set: Record<string, string>, remove: readonly string[] = []) =>
       change(ctx, 'UpdatePrincipal', name, async (p) => {
         const tags = Object.fromEntries(Object.entries({ ...p.tags, ...set }).filter(([k]) => !remove.includes(k)));
-        return { patch: { tags: checkTags(tags) }, sensitive: false };
+        const objection = objectionOf(() => checkTags(tags));
+        return { patch: { tags }, sensitive: false, ...(objection ? { objection } : {}) };
       }),
 
     setDisabled: (ctx: RequestContext, name: string, disabled: boolean) =>
@@ -119,10 +131,10 @@ export function createPrincipals(ic: IdentityContext) {
       }),
 
     addRole: (ctx: RequestContext, name: string, role: string) =>
-      change(ctx, 'AddPrincipalRole', name, async (p) => ({
-        patch: { roles: checkRoles([...p.roles, role]) },
-        sensitive: grantsDecryption([role], []),
-      })),
+      change(ctx, 'AddPrincipalRole', name, async (p) => {
+        const objection = objectionOf(() => checkRoles([role]));
+        return { patch: { roles: objection ? p.roles : checkRoles([...p.roles, role]) }, sensitive: !objection && grantsDecryption([role], []), ...(objection ? { objection } : {}) };
+      }),
 
     removeRole: (ctx: RequestContext, name: string, role: string) =>
       change(ctx, 'RemovePrincipalRole', name, async (p) => ({

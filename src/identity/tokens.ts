@@ -8,7 +8,7 @@ import type { TokenRecord } from '../ports/storage.js';
 import { checkInteger } from '../core/limits.js';
 import type { RequestContext } from '../core/request-context.js';
 import { newBearerToken } from './credentials.js';
-import { ddAction, principalNamed, type IdentityContext } from './identity-context.js';
+import { anyPrincipal, ddAction, principalNamed, type IdentityContext } from './identity-context.js';
 
 export const TOKEN_TTL_SECONDS = { default: 86_400, min: 60, max: 365 * 86_400 } as const;
 const ACCESSOR = /^[A-Za-z0-9_-]{16}$/;
@@ -56,7 +56,7 @@ export function createTokens(ic: IdentityContext) {
       return run(ctx, 'RevokeToken', { readOnly: false, action: ddAction('RevokeToken') }, async (op) => {
         const token = ACCESSOR.test(accessor) ? await storage.getTokenByAccessor(accessor) : undefined;
         const principal = token && (await storage.getPrincipal(token.principalId));
-        if (!token || !principal) throw new NotFoundError(`Token ${accessor.slice(0, 32)} does not exist.`);
+        if (!token || !principal) throw new NotFoundError(`Token ${accessor.slice(0, 32)} does not exist.`, anyPrincipal(ic));
         Object.assign(op.details, { principal: principal.arn, accessor });
         await op.authorize({ arn: principal.arn });
         await op.beforeChange();

@@ -63,4 +63,20 @@ describe('dual control', () => {
     const key = await f.service.keys.create(alice, {});
     expect((await f.service.keys.scheduleDeletion(alice, key.id, 7)).state).toBe('PendingDeletion');
   });
+
+  it('refuses an approver who is the subject of the change', async () => {
+    const dc = await coreFixture({ dualControl: { enabled: true, operations: ['AddPrincipalRole'], approvalTtlSeconds: 3600 } });
+    try {
+      const approval = {
+        id: '11111111-1111-4111-8111-111111111111', operation: 'datadefender:AddPrincipalRole', resource: bob.caller.arn, requestDigest: 'd', summary: {},
+        requesterId: alice.caller.principalId, requesterArn: alice.caller.arn, status: 'Pending' as const, approverId: null, approverArn: null,
+        createdAt: dc.clock.now(), expiresAt: new Date(dc.clock.now().getTime() + 3_600_000), decidedAt: null, consumedAt: null,
+      };
+      await dc.storage.createApproval(approval);
+      await expect(dc.service.approvals.approve(bob, approval.id)).rejects.toMatchObject({ code: 'ERR_ACCESS_DENIED', message: 'You cannot decide a request that changes your own principal.' });
+      expect((await dc.service.approvals.approve(carol, approval.id)).status).toBe('Approved');
+    } finally {
+      await dc.close();
+    }
+  });
 });
