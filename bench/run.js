@@ -1,16 +1,18 @@
 // `npm run bench`: every benchmark, each printing ratios against a baseline measured in the same run.
-// `npm run bench -- authorization` (or in-process, audit-append, http-encrypt) runs only the ones named.
+// `npm run bench -- authorization` (or in-process, audit-append, http-encrypt, pkcs11-wrap) runs only the ones named.
 // Not part of `npm test`. Needs a build (`npm run build`, done by `npm ci`).
 import { benchHttpEncrypt } from './http-encrypt.js';
 import { benchInProcess } from './in-process.js';
 import { benchAuditAppend } from './audit-append.js';
 import { benchAuthorization } from './authorization.js';
+import { benchPkcs11Wrap } from './pkcs11-wrap.js';
 
 const BENCHMARKS = {
   'in-process': benchInProcess,
   'audit-append': benchAuditAppend,
   'http-encrypt': benchHttpEncrypt,
   authorization: benchAuthorization,
+  'pkcs11-wrap': benchPkcs11Wrap,
 };
 
 const wanted = process.argv.slice(2);
