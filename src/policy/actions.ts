@@ -42,14 +42,19 @@ export const DATADEFENDER_ACTIONS = [
 /** Every action a policy can name, lower-cased (policy matching is case-insensitive). */
 export const KNOWN_ACTIONS: readonly string[] = Object.freeze([...KMS_ACTIONS, ...DATADEFENDER_ACTIONS].map((a) => a.toLowerCase()));
 
-/** Operations that use a key's material on data (separation of duties: administrators hold none of them). */
-export const KEY_USE_ACTIONS = [
+/** Encrypt and decrypt data, directly or through data keys (what developers and applications use). */
+export const DATA_ACTIONS = [
   'kms:Encrypt',
   'kms:Decrypt',
   'kms:ReEncryptFrom',
   'kms:ReEncryptTo',
   'kms:GenerateDataKey',
   'kms:GenerateDataKeyWithoutPlaintext',
+] as const;
+
+/** Operations that use a key's material on data (separation of duties: administrators hold none of them). */
+export const KEY_USE_ACTIONS = [
+  ...DATA_ACTIONS,
   'kms:GenerateDataKeyPair',
   'kms:GenerateDataKeyPairWithoutPlaintext',
   'kms:Sign',
@@ -61,16 +66,6 @@ export const KEY_USE_ACTIONS = [
 
 /** Operations whose answer holds plaintext or secret material: a policy allowing one of them grants decryption. */
 export const DECRYPTION_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyPair', 'kms:DeriveSharedSecret'] as const;
-
-/** Encrypt and decrypt data, directly or through data keys (what developers and applications use). */
-export const DATA_ACTIONS = [
-  'kms:Encrypt',
-  'kms:Decrypt',
-  'kms:ReEncryptFrom',
-  'kms:ReEncryptTo',
-  'kms:GenerateDataKey',
-  'kms:GenerateDataKeyWithoutPlaintext',
-] as const;
 
 /** Key metadata: what a key is, its aliases, tags and rotation status. */
 export const KEY_METADATA_ACTIONS = [

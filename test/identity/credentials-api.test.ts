@@ -12,7 +12,7 @@ import { exportPrivateKeyPem, generateEcdsaKeyPair } from '../../src/pki/key-pai
 import { awsError, kmsClient } from '../helpers/aws-clients.js';
 import { addPrincipal } from '../helpers/principals.js';
 import { restClient, type DevCredentialsFile, type RestResponse } from '../helpers/rest-client.js';
-import { eventually, expectProblem, startIdentityServer, unique, type IdentityServer } from './identity-helpers.js';
+import { eventually, expectProblem, startIdentityServer, unique, type IdentityServer, outcome } from './identity-helpers.js';
 
 let s: IdentityServer;
 const DAY = 86_400_000;
@@ -31,15 +31,6 @@ async function newPrincipal(options: { roles?: string[]; policies?: string[]; ta
   return name;
 }
 
-/** Resolves to the SDK error name a call fails with, or 'ok'. */
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as Error).name;
-  }
-}
 
 const kmsWith = (accessKeyId: string, secretAccessKey: string): KMSClient => kmsClient(s.admin, { accessKeyId, secretAccessKey });
 

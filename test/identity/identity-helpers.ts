@@ -55,3 +55,13 @@ export function expectProblem(res: RestResponse, status: number, code: string): 
 let counter = 0;
 /** A fresh principal/policy name (unique within the file's server). */
 export const unique = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
+
+/** 'ok', or the name of the SDK error the call fails with. */
+export async function outcome(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    return (err as Error).name;
+  }
+}

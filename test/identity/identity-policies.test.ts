@@ -6,7 +6,7 @@ import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, G
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsError, kmsClient } from '../helpers/aws-clients.js';
 import { addPrincipal } from '../helpers/principals.js';
-import { eventually, expectProblem, startIdentityServer, unique, type IdentityServer } from './identity-helpers.js';
+import { eventually, expectProblem, startIdentityServer, unique, type IdentityServer, outcome } from './identity-helpers.js';
 
 let s: IdentityServer;
 let adminKms: KMSClient;
@@ -43,15 +43,6 @@ async function principalWith(options: { roles?: string[]; policies?: string[]; t
   return { name, arn: creds.principalArn, kms };
 }
 
-/** 'ok' or the SDK error name. */
-async function outcome(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as Error).name;
-  }
-}
 
 const encrypt = (kms: KMSClient, KeyId: string, EncryptionContext?: Record<string, string>) =>
   outcome(kms.send(new EncryptCommand({ KeyId, Plaintext: data, ...(EncryptionContext ? { EncryptionContext } : {}) })));

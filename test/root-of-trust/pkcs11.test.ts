@@ -1,6 +1,7 @@
 // The pkcs11 root of trust against SoftHSM2: the RootOfTrust contract, opening errors, the root key's creation and
 // attributes, persistence across instances, and outages the same adapter object recovers from.
 // SoftHSM2 is required: these tests fail (never skip) without it.
+import { rootKeyTemplate } from '../../src/adapters/root-of-trust/pkcs11/create-root-key.js';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import pkcs11js from 'pkcs11js';
@@ -132,18 +133,7 @@ describe('pkcs11 root of trust: opening', () => {
 
   it('refuses a key label that names two keys', async () => {
     await withRawSession(hsm, tokens.dupes!, async (api, session) => {
-      const template = [
-        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-        { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-        { type: pkcs11js.CKA_TOKEN, value: true },
-        { type: pkcs11js.CKA_PRIVATE, value: true },
-        { type: pkcs11js.CKA_SENSITIVE, value: true },
-        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-        { type: pkcs11js.CKA_ENCRYPT, value: true },
-        { type: pkcs11js.CKA_DECRYPT, value: true },
-        { type: pkcs11js.CKA_LABEL, value: KEY },
-      ];
+      const template = rootKeyTemplate(KEY);
       api.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, template);
     });
     const err = await openPkcs11RootOfTrust(optionsFor('dupes')).catch((e: unknown) => e);
