@@ -3,12 +3,10 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
-import { openLocalRootOfTrust } from './adapters/root-of-trust/local/local-root-of-trust.js';
 import { openPostgresStorage } from './adapters/storage/postgres/index.js';
 import { openSqliteStorage } from './adapters/storage/sqlite/index.js';
 import { createAuditLog } from './audit/audit-log.js';
-import { dataPaths, rootOf, type ServerConfig } from './config/config.js';
-import { ValidationError } from './errors/index.js';
+import { dataPaths, type ServerConfig } from './config/config.js';
 import { createKeyService } from './core/key-service.js';
 import { createRootOperations } from './core/root-operations.js';
 import { createHttpServer } from './http/server.js';
@@ -21,16 +19,23 @@ import { systemClock } from './ports/clock.js';
 import type { Storage } from './ports/storage.js';
 import { awsKmsApi } from './protocols/aws-kms/aws-kms-api.js';
 import { restApi } from './protocols/rest/rest-api.js';
+import type { HealthReport } from './protocols/rest/routes/system.js';
 import { createSigV4Authenticator } from './identity/sigv4-authenticator.js';
 import { createCallerDirectory } from './identity/caller-directory.js';
 import { createCertificateAuthenticator } from './identity/certificate-authenticator.js';
 import { createIdentityService } from './identity/identity-service.js';
+import { openConfiguredRoot } from './roots.js';
+
+export { openConfiguredRoot, type OpenedRoot } from './roots.js';
 
 export const VERSION = '0.1.0';
 
 export interface RunningServer {
   endpoint: string;
-  credentialsFile: string;
+  /** Dev mode only: where the administrator's credentials were written. */
+  credentialsFile: string | undefined;
+  /** One line for the operator: mode, root of trust and, when sealed, what to do. */
+  readyMessage: string;
   close(): Promise<void>;
 }
 
@@ -52,30 +57,35 @@ async function tlsMaterial(config: ServerConfig) {
   return { certPem: dev.certPem, keyPem: dev.keyPem, caCertFile: dev.caCertFile, caPem: await readFile(dev.caCertFile, 'utf8') };
 }
 
-/** Starts the server described by `config`; resolves once it listens and dev credentials are written. */
+/** Starts the server described by `config`; resolves once it listens (and, in dev mode, its credentials are written). */
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const paths = dataPaths(config);
-  if (rootOf(config) !== 'local') throw new ValidationError(`Invalid configuration: the ${rootOf(config)} root of trust is not available yet; use --dev.`);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  logger.warn(
-    `DEV MODE: the root key is stored UNPROTECTED in ${paths.rootKeyFile} and an administrator's credentials in ` +
-      `${paths.devCredentialsFile}. Never use dev mode for real data.`,
-  );
+  if (config.dev) {
+    logger.warn(
+      `DEV MODE: the root key is stored UNPROTECTED in ${paths.rootKeyFile} and an administrator's credentials in ` +
+        `${paths.devCredentialsFile}. Never use dev mode for real data.`,
+    );
+  }
+  const opened = await openConfiguredRoot(config);
+  const { root, sealable } = opened;
   const storage = await openStorage(config);
-  const root = await openLocalRootOfTrust(paths.rootKeyFile);
   const audit = createAuditLog({ sink: storage, onSinkError: (err) => logger.error({ err }, 'audit sink failed') });
   const scope = { region: config.region, accountId: config.accountId };
   const dualControl = { enabled: config.dualControl, operations: config.dualControlOperations, approvalTtlSeconds: config.approvalTtlSeconds };
-  const service = createKeyService({ storage, root, audit, policies: createPolicyEngine(), clock: systemClock, scope, settings: { ...config, dualControl } });
+  const sealed = () => sealable?.status().sealed ?? false;
+  const service = createKeyService({ storage, root, audit, policies: createPolicyEngine(), clock: systemClock, scope, sealed, settings: { ...config, dualControl } });
   const identity = createIdentityService({ storage, run: service.run, clock: systemClock, scope, root });
   const callers = createCallerDirectory({ storage });
-  const rootOperations = createRootOperations({ run: service.run, root, forgetMaterial: service.materialCache.clear });
+  const rootOperations = createRootOperations({ run: service.run, root, ...(sealable ? { sealable } : {}), forgetMaterial: service.materialCache.clear });
 
   const tls = await tlsMaterial(config);
   const app = createHttpServer({ tls, logger });
-  const health = () => {
+  const health = async (): Promise<HealthReport> => {
     const auditOk = audit.healthy();
-    return { status: auditOk ? 'ok' : 'degraded', version: VERSION, storage: storage.kind, rootOfTrust: root.kind, audit: auditOk ? 'ok' : 'unavailable' } as const;
+    const rootOk = (await opened.health()) === 'ok';
+    const status = sealed() ? 'sealed' : auditOk && rootOk ? 'ok' : 'degraded';
+    return { status, version: VERSION, storage: storage.kind, rootOfTrust: root.kind, root: rootOk ? 'ok' : 'unavailable', audit: auditOk ? 'ok' : 'unavailable' };
   };
   await app.register(restApi, {
     service,
@@ -92,24 +102,23 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const endpoint = `https://${host}:${port}`;
 
-  await ensureDevCredentials({
-    storage,
-    root,
-    scope,
-    now: systemClock.now(),
-    file: paths.devCredentialsFile,
-    endpoint,
-    caCertFile: tls.caCertFile,
-  });
-  const jobs = startKeyJobs({ service, intervalMs: config.jobIntervalSeconds * 1000, batchSize: config.jobBatchSize, logger });
+  if (config.dev) {
+    await ensureDevCredentials({ storage, root, scope, now: systemClock.now(), file: paths.devCredentialsFile, endpoint, caCertFile: tls.caCertFile });
+  }
+  const jobs = startKeyJobs({ service, intervalMs: config.jobIntervalSeconds * 1000, batchSize: config.jobBatchSize, logger, paused: sealed });
+  const readyMessage = config.dev
+    ? `DataDefender ready on ${endpoint} (dev mode; credentials in ${paths.devCredentialsFile})`
+    : `DataDefender ready on ${endpoint} (root of trust: ${root.kind}${sealed() ? '; SEALED: unseal it with datadefender operator unseal' : ''})`;
 
   return {
     endpoint,
-    credentialsFile: paths.devCredentialsFile,
+    credentialsFile: config.dev ? paths.devCredentialsFile : undefined,
+    readyMessage,
     async close() {
       await app.close();
       await jobs.stop();
       await storage.close();
+      await opened.close();
     },
   };
 }

@@ -17,7 +17,7 @@ export function registerServerCommand(program: Command, io: CliIo): void {
       const config = loadServerConfig(opts, io.env);
       const logger = createLogger(config.logLevel);
       const server = await startServer(config, logger);
-      io.stdout(`DataDefender ready on ${server.endpoint} (dev mode; credentials in ${server.credentialsFile})\n`);
+      io.stdout(`${server.readyMessage}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           logger.info('shutting down');

@@ -2,7 +2,7 @@
  * Background jobs that drive the core: automatic rotation and scheduled deletion.
  * Invariants: one run at a time per process (a run never overlaps the previous one); each run works in
  * bounded batches until nothing is due; storage-level compare-and-swap makes concurrent runs in several
- * processes safe (a key is rotated or destroyed once).
+ * processes safe (a key is rotated or destroyed once); scheduled passes are skipped while `paused()` (a sealed root).
  */
 import type { Logger } from 'pino';
 import type { KeyService } from '../core/key-service.js';
@@ -13,8 +13,8 @@ export interface KeyJobs {
   stop(): Promise<void>;
 }
 
-export function startKeyJobs(deps: { service: KeyService; intervalMs: number; batchSize: number; logger: Logger }): KeyJobs {
-  const { service, intervalMs, batchSize, logger } = deps;
+export function startKeyJobs(deps: { service: KeyService; intervalMs: number; batchSize: number; logger: Logger; paused?: () => boolean }): KeyJobs {
+  const { service, intervalMs, batchSize, logger, paused = () => false } = deps;
   let running: Promise<unknown> = Promise.resolve();
 
   const drain = async (step: () => Promise<{ done: number; failed: number }>) => {
@@ -48,7 +48,7 @@ export function startKeyJobs(deps: { service: KeyService; intervalMs: number; ba
     return next;
   };
 
-  const timer = setInterval(() => void runOnce().catch(() => {}), intervalMs);
+  const timer = setInterval(() => void (paused() ? undefined : runOnce().catch(() => {})), intervalMs);
   timer.unref();
   return {
     runOnce,

@@ -38,7 +38,7 @@ describe('no 5xx for any input', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'dd-fuzz-'));
     server = await startServer(loadServerConfig({ dev: true, dataDir: dir, listen: '127.0.0.1:0' }, {}), pino({ level: 'silent' }));
-    rest = restClient(JSON.parse(await readFile(server.credentialsFile, 'utf8')) as DevCredentialsFile);
+    rest = restClient(JSON.parse(await readFile(server.credentialsFile!, 'utf8')) as DevCredentialsFile);
     keyId = (await rest('POST', '/v1/keys', {})).body.key.keyId;
   });
   afterAll(async () => {

@@ -21,7 +21,7 @@ describe('native REST API', () => {
     dir = await mkdtemp(join(tmpdir(), 'dd-rest-'));
     const config = loadServerConfig({ dev: true, dataDir: dir, listen: '127.0.0.1:0' }, {});
     server = await startServer(config, pino({ level: 'silent' }));
-    creds = JSON.parse(await readFile(server.credentialsFile, 'utf8')) as DevCredentialsFile;
+    creds = JSON.parse(await readFile(server.credentialsFile!, 'utf8')) as DevCredentialsFile;
     rest = restClient(creds);
     keyId = (await rest('POST', '/v1/keys', { description: 'rest' })).body.key.keyId;
   });

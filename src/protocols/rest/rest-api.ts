@@ -39,7 +39,7 @@ export interface RestApiDeps {
   authenticate: BearerAuthenticator;
   /** Mutual TLS: the principal mapped to the connection's client certificate (used when there is no bearer token). */
   authenticateCertificate?: CertificateAuthenticator;
-  health: () => HealthReport;
+  health: () => Promise<HealthReport>;
 }
 
 /** Fastify's own errors (parsing, limits, schema validation) as DataDefender errors with fixed, safe texts. */

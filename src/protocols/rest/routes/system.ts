@@ -11,13 +11,15 @@ export interface HealthReport {
   version: string;
   storage: string;
   rootOfTrust: string;
+  /** Whether the HSM or upstream KMS answers (always `ok` for the software roots). */
+  root: 'ok' | 'unavailable';
   audit: 'ok' | 'unavailable';
 }
 
 /** Health (public), caller identity, and the audit trail. */
-export function systemRoutes(app: FastifyInstance, service: KeyService, root: RootOperations, health: () => HealthReport): void {
+export function systemRoutes(app: FastifyInstance, service: KeyService, root: RootOperations, health: () => Promise<HealthReport>): void {
   app.get('/v1/health', { config: { public: true } }, async (_request, reply) => {
-    const report = health();
+    const report = await health();
     reply.code(report.status === 'ok' ? 200 : 503);
     return report;
   });
@@ -35,7 +37,7 @@ export function systemRoutes(app: FastifyInstance, service: KeyService, root: Ro
       await op.authorize(null);
       const { enabled, operations, approvalTtlSeconds } = service.dualControl;
       return {
-        ...health(),
+        ...(await health()),
         root: root.status(),
         keyCache: service.materialCache.stats(),
         dualControl: enabled ? { enabled, operations, approvalTtlSeconds } : { enabled },

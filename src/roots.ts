@@ -1,0 +1,68 @@
+/**
+ * Composition of the roots of trust: opens (and, for `operator init`, creates) the configured adapter.
+ * With main.ts, the only place that picks root-of-trust adapters. Secrets (the PKCS#11 PIN) come from a file or an
+ * environment variable named by the configuration, never from the configuration itself.
+ */
+import { readFile } from 'node:fs/promises';
+import { openAwsKmsRootOfTrust } from './adapters/root-of-trust/aws-kms/index.js';
+import { openLocalRootOfTrust } from './adapters/root-of-trust/local/local-root-of-trust.js';
+import { openSealedRoot } from './adapters/root-of-trust/local-sealed/index.js';
+import { openPkcs11RootOfTrust } from './adapters/root-of-trust/pkcs11/index.js';
+import { dataPaths, rootOf, type RootOfTrustKind, type ServerConfig } from './config/config.js';
+import { NotFoundError, ValidationError } from './errors/index.js';
+import type { RootOfTrust, SealableRoot } from './ports/root-of-trust.js';
+
+/** A root of trust opened from the configuration, with what the server needs around it. */
+export interface OpenedRoot {
+  root: RootOfTrust;
+  /** Present for roots that operators seal and unseal (local-sealed). */
+  sealable?: SealableRoot;
+  /** `unavailable` when the HSM or the upstream KMS does not answer. Never throws. */
+  health(): Promise<'ok' | 'unavailable'>;
+  close(): Promise<void>;
+}
+
+const healthy = async () => 'ok' as const;
+const nothingToClose = async () => {};
+
+async function pkcs11Pin(config: ServerConfig, env: NodeJS.ProcessEnv): Promise<string> {
+  const pin = config.pkcs11PinFile ? (await readFile(config.pkcs11PinFile, 'utf8')).replace(/\r?\n$/, '') : env[config.pkcs11PinEnv ?? ''];
+  if (!pin) throw new ValidationError(`Invalid configuration: the pkcs11 PIN ${config.pkcs11PinFile ? `file ${config.pkcs11PinFile} is empty` : `variable ${config.pkcs11PinEnv} is not set`}.`);
+  return pin;
+}
+
+/** How each root of trust opens from the configuration (the settings were checked by loadServerConfig). */
+const ROOT_OPENERS: Record<RootOfTrustKind, (config: ServerConfig, env: NodeJS.ProcessEnv) => Promise<OpenedRoot>> = {
+  local: async (config) => ({ root: await openLocalRootOfTrust(dataPaths(config).rootKeyFile), health: healthy, close: nothingToClose }),
+  'local-sealed': async (config) => {
+    const file = config.sealFile ?? dataPaths(config).sealFile;
+    const root = await openSealedRoot(file).catch((err: unknown) => {
+      if (err instanceof NotFoundError) throw new ValidationError(`There is no seal file at ${file}: run datadefender operator init first.`);
+      throw err;
+    });
+    return { root, sealable: root, health: healthy, close: nothingToClose };
+  },
+  pkcs11: async (config, env) => {
+    const root = await openPkcs11RootOfTrust({
+      modulePath: config.pkcs11Module!,
+      ...(config.pkcs11TokenLabel !== undefined ? { tokenLabel: config.pkcs11TokenLabel } : { slot: config.pkcs11Slot! }),
+      pin: await pkcs11Pin(config, env),
+      keyLabel: config.pkcs11KeyLabel!,
+    });
+    return { root, health: () => root.health(), close: () => root.close() };
+  },
+  'aws-kms': async (config) => {
+    const root = await openAwsKmsRootOfTrust({
+      keyId: config.awsKmsKeyId!,
+      region: config.awsKmsRegion ?? config.region,
+      ...(config.awsKmsEndpoint ? { endpoint: config.awsKmsEndpoint } : {}),
+      ...(config.awsKmsCaFile ? { caBundlePem: await readFile(config.awsKmsCaFile, 'utf8') } : {}),
+    });
+    return { root, health: () => root.health(), close: () => root.close() };
+  },
+};
+
+/** Opens the root of trust `kind` (default: the configured one) from the configuration. Secrets come from files or the environment. */
+export function openConfiguredRoot(config: ServerConfig, kind: RootOfTrustKind = rootOf(config), env: NodeJS.ProcessEnv = process.env): Promise<OpenedRoot> {
+  return ROOT_OPENERS[kind](config, env);
+}
