@@ -6,7 +6,8 @@ import pino, { type Logger } from 'pino';
 import { openPostgresStorage } from './adapters/storage/postgres/index.js';
 import { openSqliteStorage } from './adapters/storage/sqlite/index.js';
 import { createAuditLog } from './audit/audit-log.js';
-import { dataPaths, type ServerConfig } from './config/config.js';
+import { dataPaths, rootOf, type ServerConfig } from './config/config.js';
+import { ValidationError } from './errors/index.js';
 import { createKeyService } from './core/key-service.js';
 import { createRootOperations } from './core/root-operations.js';
 import { createHttpServer } from './http/server.js';
@@ -24,7 +25,9 @@ import { createSigV4Authenticator } from './identity/sigv4-authenticator.js';
 import { createCallerDirectory } from './identity/caller-directory.js';
 import { createCertificateAuthenticator } from './identity/certificate-authenticator.js';
 import { createIdentityService } from './identity/identity-service.js';
-import { openConfiguredRoot } from './roots.js';
+import { initializeConfiguredRoot, openConfiguredRoot, type RootInitOptions } from './roots.js';
+import { assertNoPrincipals, createFirstAdministrator } from './identity/first-administrator.js';
+import type { InitialCredentials } from './identity/initial-credentials.js';
 
 export { openConfiguredRoot, type OpenedRoot } from './roots.js';
 
@@ -121,4 +124,44 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       await opened.close();
     },
   };
+}
+
+/** What `operator init` produced: the shares to hand out (local-sealed) and the first administrator's credentials. */
+export interface Initialization {
+  rootOfTrust: string;
+  shares: string[];
+  credentials: InitialCredentials & { endpoint: string; region: string; accountId: string; caCertFile: string; principalArn: string };
+}
+
+/**
+ * `operator init`, offline (the server is stopped): creates the root of trust (a sealed root key and its unseal
+ * shares, or the HSM key object if asked), the built-in TLS CA when no certificate is configured, and the first
+ * administrator with a token and an access key.
+ * @throws ValidationError in dev mode (it initializes itself); ConflictError when the deployment has principals;
+ * AlreadyExistsError when a seal file exists.
+ */
+export async function initializeDeployment(config: ServerConfig, options: RootInitOptions & { administrator: string }): Promise<Initialization> {
+  if (config.dev) throw new ValidationError('Dev mode initializes itself at start; operator init is for production deployments.');
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const storage = await openStorage(config);
+  try {
+    await assertNoPrincipals(storage);
+    const { opened, shares } = await initializeConfiguredRoot(config, options);
+    try {
+      const scope = { region: config.region, accountId: config.accountId };
+      const { principal, credentials } = await createFirstAdministrator({ storage, root: opened.root, scope, now: systemClock.now(), name: options.administrator });
+      const tls = await tlsMaterial(config);
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      return {
+        rootOfTrust: rootOf(config),
+        shares,
+        credentials: { endpoint: `https://${host}:${config.port}`, ...scope, ...credentials, caCertFile: tls.caCertFile, principalArn: principal.arn },
+      };
+    } finally {
+      opened.sealable?.seal();
+      await opened.close();
+    }
+  } finally {
+    await storage.close();
+  }
 }

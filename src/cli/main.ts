@@ -1,8 +1,10 @@
 /** The `datadefender` command: the server and the client commands. */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { text } from 'node:stream/consumers';
 import { Command, CommanderError } from 'commander';
 import { registerClientCommands } from './client/commands.js';
 import { CliError, type CliIo } from './client/io.js';
+import { registerOperatorInitCommand } from './operator-init-command.js';
 import { registerServerCommand } from './server-command.js';
 import { VERSION } from '../main.js';
 
@@ -13,6 +15,8 @@ export async function main(argv: string[]): Promise<void> {
     env: process.env,
     readFile: (path) => readFile(path),
     cwd: process.cwd(),
+    readStdin: () => text(process.stdin),
+    writeSecretFile: (path, content) => writeFile(path, content, { mode: 0o600, flag: 'wx' }),
   };
   const program = new Command('datadefender')
     .version(VERSION)
@@ -21,7 +25,8 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError()
     .exitOverride();
   registerServerCommand(program, io);
-  registerClientCommands(program, io);
+  const { operator } = registerClientCommands(program, io);
+  registerOperatorInitCommand(operator, io);
   try {
     await program.parseAsync(argv);
   } catch (err) {

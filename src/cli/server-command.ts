@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadServerConfig } from '../config/config.js';
+import { loadServerConfig, type ServerFlags } from '../config/config.js';
 import { createLogger, startServer } from '../main.js';
 import type { CliIo } from './client/io.js';
 
@@ -12,8 +12,9 @@ export function registerServerCommand(program: Command, io: CliIo): void {
     .option('--data-dir <dir>', 'data directory (default ./data)')
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8443)')
     .option('--database-url <url>', 'PostgreSQL connection string (default: SQLite in the data dir)')
+    .option('--root-of-trust <kind>', 'local-sealed (default outside dev mode), pkcs11 or aws-kms (env DATADEFENDER_ROOT_OF_TRUST)')
     .option('--dual-control', 'require a second principal to approve sensitive operations (env DATADEFENDER_DUAL_CONTROL=on)')
-    .action(async (opts: { dev?: boolean; dataDir?: string; listen?: string; databaseUrl?: string; dualControl?: boolean }) => {
+    .action(async (opts: ServerFlags) => {
       const config = loadServerConfig(opts, io.env);
       const logger = createLogger(config.logLevel);
       const server = await startServer(config, logger);

@@ -6,12 +6,12 @@
  * are issued for the same principal.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { SecretBytes, randomUuid } from '../crypto/index.js';
-import { AlreadyExistsError, LimitExceededError } from '../errors/index.js';
+import { randomUuid } from '../crypto/index.js';
+import { AlreadyExistsError } from '../errors/index.js';
 import type { RootOfTrust } from '../ports/root-of-trust.js';
 import type { PrincipalRecord, Storage } from '../ports/storage.js';
 import { partitionOf, type AccountScope } from '../core/arn.js';
-import { accessKeyAad, newAccessKeyPair, newBearerToken } from './credentials.js';
+import { issueInitialCredentials } from './initial-credentials.js';
 import { ADMINISTRATOR_ROLE } from '../policy/built-in-roles.js';
 
 /** The dev administrator's roles. */
@@ -88,21 +88,6 @@ async function issue(
   now: Date,
   where: { endpoint: string; caCertFile: string; region: string; accountId: string },
 ): Promise<DevCredentials> {
-  const token = newBearerToken();
-  await storage.createToken({ hash: token.hash, accessor: token.accessor, principalId: admin.id, createdAt: now, expiresAt: null });
-  const pair = newAccessKeyPair();
-  const secretWrapped = await root.wrap(SecretBytes.copyOf(Buffer.from(pair.secret, 'utf8')), accessKeyAad(pair.id));
-  if (!(await storage.createAccessKey({ id: pair.id, principalId: admin.id, secretWrapped, status: 'Active', createdAt: now, expiresAt: null }, 2))) {
-    throw new LimitExceededError('The dev administrator already has two active access keys; delete one (datadefender access-key delete).');
-  }
-  return {
-    endpoint: where.endpoint,
-    region: where.region,
-    accountId: where.accountId,
-    accessKeyId: pair.id,
-    secretAccessKey: pair.secret,
-    token: token.token,
-    caCertFile: where.caCertFile,
-    principalArn: admin.arn,
-  };
+  const issued = await issueInitialCredentials(storage, root, admin, now);
+  return { endpoint: where.endpoint, region: where.region, accountId: where.accountId, ...issued, caCertFile: where.caCertFile, principalArn: admin.arn };
 }

@@ -22,6 +22,10 @@ export interface RunOptions {
   cwd?: string;
   /** Virtual files (absolute path -> content) served before the real file system. */
   files?: Record<string, string | Buffer>;
+  /** Standard input. */
+  stdin?: string;
+  /** Secret files the command wrote (absolute path -> content); filled in by runCli. */
+  written?: Record<string, string>;
 }
 
 /** Runs `datadefender <args>` in-process the way src/cli/main.ts does, with every output captured. */
@@ -37,6 +41,12 @@ export async function runCli(args: string[], options: RunOptions = {}): Promise<
       const virtual = options.files?.[path];
       if (virtual !== undefined) return Buffer.from(virtual);
       return readFile(path);
+    },
+    readStdin: async () => options.stdin ?? '',
+    writeSecretFile: async (path, content) => {
+      if (options.written === undefined) throw new Error('this test does not expect files to be written');
+      if (path in options.written) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+      options.written[path] = content;
     },
   };
   const program = new Command('datadefender')

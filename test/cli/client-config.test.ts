@@ -20,6 +20,10 @@ function fakeIo(env: Record<string, string> = {}, files: Record<string, string> 
     stderr: () => undefined,
     env,
     cwd: CWD,
+    readStdin: async () => '',
+    writeSecretFile: async () => {
+      throw new Error('not expected');
+    },
     readFile: async (path) => {
       reads.push(path);
       const content = files[path];

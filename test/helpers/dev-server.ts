@@ -31,15 +31,24 @@ export interface DevServer {
 /** Starts `datadefender server --dev` as a separate process, exactly as the dev-mode contract says. */
 export async function startDevServer(dataDir: string, options: { port?: number; env?: Record<string, string> } = {}): Promise<DevServer> {
   const port = options.port ?? (await freePort());
-  const child = spawn(process.execPath, [BIN, 'server', '--dev', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, DATADEFENDER_LOG_LEVEL: 'warn', ...options.env },
+  const running = await spawnServer(['--dev', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`], options.env);
+  const credentials = JSON.parse(await readFile(join(dataDir, 'dev-credentials.json'), 'utf8')) as DevCredentialsFile;
+  return { ...running, port, credentials };
+}
+
+export type RunningProcess = Pick<DevServer, 'process' | 'stdout' | 'stderr' | 'stop'>;
+
+/** Starts `datadefender server <args>` and resolves once it printed its ready line. */
+export async function spawnServer(args: string[], env: Record<string, string> = {}): Promise<RunningProcess> {
+  const child = spawn(process.execPath, [BIN, 'server', ...args], {
+    env: { ...process.env, DATADEFENDER_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`dev server did not start:\n${err}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 30_000);
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
       if (out.includes('\n')) {
@@ -49,14 +58,11 @@ export async function startDevServer(dataDir: string, options: { port?: number; 
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`dev server exited with ${code}:\n${err}`));
+      reject(new Error(`server exited with ${code}:\n${err}`));
     });
   });
-  const credentials = JSON.parse(await readFile(join(dataDir, 'dev-credentials.json'), 'utf8')) as DevCredentialsFile;
   return {
     process: child,
-    port,
-    credentials,
     stdout: () => out,
     stderr: () => err,
     stop: () =>

@@ -42,16 +42,18 @@ export type SettingSource = 'flag' | 'env' | 'credentials-file';
 export interface ClientSettings {
   /** Normalised: no trailing slash. */
   endpoint: string;
-  token: string;
+  /** Absent only for anonymous calls (the public operator endpoints) when none is configured. */
+  token?: string;
   /** Absolute path of the CA bundle, when one is configured. */
   caFile?: string;
-  sources: { endpoint: SettingSource; token: SettingSource; caFile?: SettingSource };
+  sources: { endpoint: SettingSource; token?: SettingSource; caFile?: SettingSource };
 }
 
 /** Everything the HTTP client needs. */
 export interface ClientConfig {
   endpoint: string;
-  token: string;
+  /** Absent only for anonymous calls: no Authorization header is sent. */
+  token?: string;
   /** PEM CA certificate(s); when present they replace the system trust store for this connection. */
   ca?: Buffer;
 }
@@ -90,7 +92,12 @@ export function credentialsFileToRead(flags: GlobalOptions, io: Pick<CliIo, 'env
  * @throws CliError when the endpoint or token is missing (naming the flag and variable to set) or the endpoint is
  * not a plain https:// URL, or the token has characters that cannot go in an HTTP header.
  */
-export function resolveClientSettings(flags: GlobalOptions, io: Pick<CliIo, 'env' | 'cwd'>, file?: LoadedCredentials): ClientSettings {
+export function resolveClientSettings(
+  flags: GlobalOptions,
+  io: Pick<CliIo, 'env' | 'cwd'>,
+  file?: LoadedCredentials,
+  options: { anonymous?: boolean } = {},
+): ClientSettings {
   const pick = (flag: string | undefined, env: string | undefined, fromFile: string | undefined) => {
     if (nonEmpty(flag) !== undefined) return { value: flag!, source: 'flag' as const };
     if (nonEmpty(env) !== undefined) return { value: env!, source: 'env' as const };
@@ -105,21 +112,21 @@ export function resolveClientSettings(flags: GlobalOptions, io: Pick<CliIo, 'env
     );
   }
   const token = pick(flags.token, io.env[ENV.token], file?.fields.token);
-  if (!token) {
+  if (!token && !options.anonymous) {
     throw new CliError(
       `No access token: pass --token <token>, set ${ENV.token}, or point --credentials (${ENV.credentials}) at a dev-credentials.json${fileHint}.`,
     );
   }
   // Header-safe visible ASCII only; this also keeps CR/LF out of the Authorization header.
-  if (!/^[\x21-\x7e]+$/.test(token.value)) throw new CliError(`The token (from ${describeSource(token.source)}) contains spaces or non-ASCII characters.`);
+  if (token && !/^[\x21-\x7e]+$/.test(token.value)) throw new CliError(`The token (from ${describeSource(token.source)}) contains spaces or non-ASCII characters.`);
 
   const ca = pick(flags.caBundle, io.env[ENV.caBundle], file?.fields.caCertFile);
   const caFile = ca === undefined ? undefined : resolve(ca.source === 'credentials-file' ? dirname(file!.path) : io.cwd, ca.value);
   return {
     endpoint: normaliseEndpoint(endpoint.value, endpoint.source),
-    token: token.value,
+    ...(token ? { token: token.value } : {}),
     ...(caFile === undefined ? {} : { caFile }),
-    sources: { endpoint: endpoint.source, token: token.source, ...(ca ? { caFile: ca.source } : {}) },
+    sources: { endpoint: endpoint.source, ...(token ? { token: token.source } : {}), ...(ca ? { caFile: ca.source } : {}) },
   };
 }
 
@@ -173,7 +180,7 @@ const reason = (err: unknown) =>
  * @throws CliError as {@link resolveClientSettings}, and when a named credentials file or the CA bundle cannot be
  * read. A missing default credentials file is not an error.
  */
-export async function loadClientConfig(flags: GlobalOptions, io: CliIo): Promise<ClientConfig> {
+export async function loadClientConfig(flags: GlobalOptions, io: CliIo, options: { anonymous?: boolean } = {}): Promise<ClientConfig> {
   const target = credentialsFileToRead(flags, io);
   let file: LoadedCredentials | undefined;
   if (target) {
@@ -184,7 +191,7 @@ export async function loadClientConfig(flags: GlobalOptions, io: CliIo): Promise
       if (target.explicit || !isMissing(err)) throw new CliError(`Cannot read the credentials file ${target.path}: ${reason(err)}.`, { cause: err });
     }
   }
-  const settings = resolveClientSettings(flags, io, file);
+  const settings = resolveClientSettings(flags, io, file, options);
   let ca: Buffer | undefined;
   if (settings.caFile !== undefined) {
     try {
@@ -194,5 +201,5 @@ export async function loadClientConfig(flags: GlobalOptions, io: CliIo): Promise
     }
     if (!ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) throw new CliError(`The CA bundle ${settings.caFile} holds no PEM certificate.`);
   }
-  return { endpoint: settings.endpoint, token: settings.token, ...(ca ? { ca } : {}) };
+  return { endpoint: settings.endpoint, ...(settings.token ? { token: settings.token } : {}), ...(ca ? { ca } : {}) };
 }

@@ -20,6 +20,7 @@ import { CLI_LIMITS, collectKeyValue, integerIn, isBase64 } from './args.js';
 import { ENV } from './client-config.js';
 import { formatDataKey, formatKeyDetails, formatKeyTable, formatWhoami } from './format.js';
 import { registerAccessCommands } from './access-commands.js';
+import { registerOperatorCommands } from './operator-commands.js';
 import { registerIdentityCommands } from './identity-commands.js';
 import { CliError, type CliIo } from './io.js';
 import { exactlyOne, expectObject, expectString, fetchPages, hintNextPage, readInput, seg, session, type PageOptions } from './session.js';
@@ -32,7 +33,8 @@ const contextOption = () => new Option('--context <k=v>', 'encryption context pa
  * Adds the global client options (`--endpoint`, `--token`, `--ca-bundle`, `--credentials`, `--json`) to `program`
  * and registers the client commands under it.
  */
-export function registerClientCommands(program: Command, io: CliIo): void {
+/** Registers every client command; returns the `operator` group (the server-side `operator init` joins it). */
+export function registerClientCommands(program: Command, io: CliIo): { operator: Command } {
   program
     .option('--endpoint <url>', `server URL, https://host:port (env ${ENV.endpoint})`)
     .option('--token <token>', `access token (env ${ENV.token})`)
@@ -56,6 +58,9 @@ export function registerClientCommands(program: Command, io: CliIo): void {
 
   registerIdentityCommands(program, io);
   registerAccessCommands(program, io);
+  const operator = program.command('operator').description('the root of trust: init (server stopped), status, unseal, seal, rekey');
+  registerOperatorCommands(operator, io);
+  return { operator };
 }
 
 function registerKeyCommands(program: Command, io: CliIo): void {

@@ -116,7 +116,7 @@ export function createApiClient(config: ClientConfig, options: HttpClientOptions
           minVersion: 'TLSv1.2',
           ...(config.ca ? { ca: config.ca } : {}),
           headers: {
-            authorization: `Bearer ${config.token}`,
+            ...(config.token ? { authorization: `Bearer ${config.token}` } : {}),
             accept: 'application/json, application/problem+json',
             'user-agent': options.userAgent ?? 'datadefender-cli',
             ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(payload.length) }),

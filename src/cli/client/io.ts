@@ -16,6 +16,10 @@ export interface CliIo {
   readFile: (path: string) => Promise<Buffer>;
   /** The working directory relative paths are resolved against. */
   cwd: string;
+  /** Reads all of standard input (unseal shares typed or piped in, never on the command line). */
+  readStdin: () => Promise<string>;
+  /** Creates a new file readable only by its owner (mode 0600); fails if it exists. Secrets (shares, credentials) go here. */
+  writeSecretFile: (path: string, content: string) => Promise<void>;
 }
 
 /**

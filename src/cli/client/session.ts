@@ -15,7 +15,8 @@ export const seg = encodeURIComponent;
 /** What an action needs: the resolved global options, a lazily configured API client, and output. */
 export interface Session {
   readonly json: boolean;
-  api(): Promise<ApiClient>;
+  /** `anonymous`: a token is used if configured but not required (the public operator endpoints). */
+  api(options?: { anonymous?: boolean }): Promise<ApiClient>;
   /** Prints `response` as JSON under --json, else `human()`. */
   print(response: unknown, human: () => string): void;
 }
@@ -25,7 +26,7 @@ export function session(command: Command, io: CliIo): Session {
   const json = globals.json === true;
   return {
     json,
-    api: async () => createApiClient(await loadClientConfig(globals, io)),
+    api: async (options) => createApiClient(await loadClientConfig(globals, io, options)),
     print: (response, human) => io.stdout(json ? formatJson(response) : human()),
   };
 }
