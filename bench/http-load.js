@@ -11,8 +11,8 @@ export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 export const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
-export function startProcess(args, readyText) {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATADEFENDER_LOG_LEVEL: 'warn' } });
+export function startProcess(args, readyText, env = {}) {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATADEFENDER_LOG_LEVEL: 'warn', ...env } });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (c) => {
