@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+// The AWS SDK (the aws-kms root of trust) warns on Node.js 20 that its releases after January 2027 need Node.js 22:
+// a note for DataDefender's maintainers (package.json pins the SDK), not for operators reading the server's output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const { main } = await import('../dist/cli/main.js');
 
 main(process.argv).catch((err) => {
   process.stderr.write(`datadefender: ${err instanceof Error ? err.message : String(err)}\n`);
