@@ -46,6 +46,8 @@ export function createLogger(level: ServerConfig['logLevel']): Logger {
   return pino({ level, redact: ['req.headers.authorization', '*.token', '*.secretAccessKey'] }, pino.destination(2));
 }
 
+const endpointOf = (host: string, port: number) => `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
 function openStorage(config: ServerConfig): Promise<Storage> {
   return config.databaseUrl
     ? openPostgresStorage({ connectionString: config.databaseUrl, schema: config.databaseSchema })
@@ -56,6 +58,8 @@ async function tlsMaterial(config: ServerConfig) {
   if (config.tlsCertFile && config.tlsKeyFile) {
     return { certPem: await readFile(config.tlsCertFile, 'utf8'), keyPem: await readFile(config.tlsKeyFile, 'utf8'), caCertFile: config.tlsCertFile };
   }
+  // Without a certificate of its own, production also serves one from the built-in CA in the data dir (its key is a
+  // file there; issue #7 brings the CA under the root of trust).
   const dev = await ensureDevCertificates(dataPaths(config).tlsDir, { hosts: [config.host] });
   return { certPem: dev.certPem, keyPem: dev.keyPem, caCertFile: dev.caCertFile, caPem: await readFile(dev.caCertFile, 'utf8') };
 }
@@ -83,6 +87,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   const rootOperations = createRootOperations({ run: service.run, root, ...(sealable ? { sealable } : {}), forgetMaterial: service.materialCache.clear });
 
   const tls = await tlsMaterial(config);
+  if (!config.dev && !config.tlsCertFile) logger.warn(`No TLS certificate configured: serving one from the built-in CA; clients trust ${tls.caCertFile}.`);
   const app = createHttpServer({ tls, logger });
   const health = async (): Promise<HealthReport> => {
     const auditOk = audit.healthy();
@@ -102,8 +107,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const endpoint = `https://${host}:${port}`;
+  const endpoint = endpointOf(config.host, port);
 
   if (config.dev) {
     await ensureDevCredentials({ storage, root, scope, now: systemClock.now(), file: paths.devCredentialsFile, endpoint, caCertFile: tls.caCertFile });
@@ -151,11 +155,10 @@ export async function initializeDeployment(config: ServerConfig, options: RootIn
       const scope = { region: config.region, accountId: config.accountId };
       const { principal, credentials } = await createFirstAdministrator({ storage, root: opened.root, scope, now: systemClock.now(), name: options.administrator });
       const tls = await tlsMaterial(config);
-      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       return {
         rootOfTrust: rootOf(config),
         shares,
-        credentials: { endpoint: `https://${host}:${config.port}`, ...scope, ...credentials, caCertFile: tls.caCertFile, principalArn: principal.arn },
+        credentials: { endpoint: endpointOf(config.host, config.port), ...scope, ...credentials, caCertFile: tls.caCertFile, principalArn: principal.arn },
       };
     } finally {
       opened.sealable?.seal();
