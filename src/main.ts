@@ -25,7 +25,7 @@ import { createSigV4Authenticator } from './identity/sigv4-authenticator.js';
 import { createCallerDirectory } from './identity/caller-directory.js';
 import { createCertificateAuthenticator } from './identity/certificate-authenticator.js';
 import { createIdentityService } from './identity/identity-service.js';
-import { initializeConfiguredRoot, openConfiguredRoot, type RootInitOptions } from './roots.js';
+import { initializeConfiguredRoot, openConfiguredRoot, type OpenedRoot, type RootInitOptions } from './roots.js';
 import { assertNoPrincipals, createFirstAdministrator } from './identity/first-administrator.js';
 import type { InitialCredentials } from './identity/initial-credentials.js';
 
@@ -64,8 +64,16 @@ async function tlsMaterial(config: ServerConfig) {
   return { certPem: dev.certPem, keyPem: dev.keyPem, caCertFile: dev.caCertFile, caPem: await readFile(dev.caCertFile, 'utf8') };
 }
 
+/** How a worker process of `server --workers N` differs from a single server. */
+export interface WorkerRole {
+  /** The root of trust, when the primary holds it for every worker (local-sealed). */
+  root?: OpenedRoot;
+  /** Whether this process runs the rotation and deletion jobs. */
+  runsJobs: boolean;
+}
+
 /** Starts the server described by `config`; resolves once it listens (and, in dev mode, its credentials are written). */
-export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, logger: Logger, role: WorkerRole = { runsJobs: true }): Promise<RunningServer> {
   const paths = dataPaths(config);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   if (config.dev) {
@@ -74,7 +82,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
         `${paths.devCredentialsFile}. Never use dev mode for real data.`,
     );
   }
-  const opened = await openConfiguredRoot(config);
+  const opened = role.root ?? (await openConfiguredRoot(config));
   const { root, sealable } = opened;
   const storage = await openStorage(config);
   const audit = createAuditLog({ sink: storage, onSinkError: (err) => logger.error({ err }, 'audit sink failed') });
@@ -112,7 +120,8 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
   if (config.dev) {
     await ensureDevCredentials({ storage, root, scope, now: systemClock.now(), file: paths.devCredentialsFile, endpoint, caCertFile: tls.caCertFile });
   }
-  const jobs = startKeyJobs({ service, intervalMs: config.jobIntervalSeconds * 1000, batchSize: config.jobBatchSize, logger, paused: sealed });
+  const jobs = role.runsJobs ? startKeyJobs({ service, intervalMs: config.jobIntervalSeconds * 1000, batchSize: config.jobBatchSize, logger, paused: sealed }) : undefined;
+  opened.onSealed?.(service.materialCache.clear);
   const readyMessage = config.dev
     ? `DataDefender ready on ${endpoint} (dev mode; credentials in ${paths.devCredentialsFile})`
     : `DataDefender ready on ${endpoint} (root of trust: ${root.kind}${sealed() ? '; SEALED: unseal it with datadefender operator unseal' : ''})`;
@@ -123,7 +132,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     readyMessage,
     async close() {
       await app.close();
-      await jobs.stop();
+      await jobs?.stop();
       await storage.close();
       await opened.close();
     },

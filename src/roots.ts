@@ -20,6 +20,8 @@ export interface OpenedRoot {
   /** `unavailable` when the HSM or the upstream KMS does not answer. Never throws. */
   health(): Promise<'ok' | 'unavailable'>;
   close(): Promise<void>;
+  /** Present when the root can be sealed by another process (a worker's view of the primary's root). */
+  onSealed?(listener: () => void): void;
 }
 
 const healthy = async () => 'ok' as const;

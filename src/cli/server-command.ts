@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { loadServerConfig, type ServerFlags } from '../config/config.js';
 import { createLogger, startServer } from '../main.js';
+import { integerIn } from './client/args.js';
 import type { CliIo } from './client/io.js';
+import { isWorkerProcess, runPrimary, startWorker } from './server-cluster.js';
 
 /** `datadefender server`: runs the server until SIGINT/SIGTERM, then shuts down gracefully. */
 export function registerServerCommand(program: Command, io: CliIo): void {
@@ -13,12 +15,14 @@ export function registerServerCommand(program: Command, io: CliIo): void {
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8443)')
     .option('--database-url <url>', 'PostgreSQL connection string (default: SQLite in the data dir)')
     .option('--root-of-trust <kind>', 'local-sealed (default outside dev mode), pkcs11 or aws-kms (env DATADEFENDER_ROOT_OF_TRUST)')
+    .option('--workers <n>', 'worker processes sharing the listener (env DATADEFENDER_WORKERS; default 1)', integerIn({ min: 1, max: 256 }))
     .option('--dual-control', 'require a second principal to approve sensitive operations (env DATADEFENDER_DUAL_CONTROL=on)')
     .action(async (opts: ServerFlags) => {
       const config = loadServerConfig(opts, io.env);
       const logger = createLogger(config.logLevel);
-      const server = await startServer(config, logger);
-      io.stdout(`${server.readyMessage}\n`);
+      if (config.workers > 1 && !isWorkerProcess()) return runPrimary(config, logger, (line) => io.stdout(`${line}\n`));
+      const server = isWorkerProcess() ? await startWorker(config, logger) : await startServer(config, logger);
+      if (!isWorkerProcess()) io.stdout(`${server.readyMessage}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           logger.info('shutting down');
@@ -30,5 +34,6 @@ export function registerServerCommand(program: Command, io: CliIo): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      if (isWorkerProcess()) process.disconnect(); // the IPC channel would keep a stopped worker alive
     });
 }

@@ -53,6 +53,7 @@ const schema = z
     dualControl: z.boolean(),
     dualControlOperations: z.array(z.string().regex(/^[A-Za-z]{1,64}$/, 'expected operation names such as ScheduleKeyDeletion')).min(1),
     approvalTtlSeconds: z.number().int().min(60).max(7 * 86_400),
+    workers: z.number().int().min(1).max(256),
     rootOfTrust: z.enum(ROOTS_OF_TRUST).optional(),
     sealFile: z.string().min(1).optional(),
     pkcs11Module: z.string().min(1).optional(),
@@ -92,6 +93,7 @@ export interface ServerFlags {
   databaseUrl?: string;
   dualControl?: boolean;
   rootOfTrust?: string;
+  workers?: number;
 }
 
 const ENV: Record<string, keyof z.input<typeof schema>> = {
@@ -114,6 +116,7 @@ const ENV: Record<string, keyof z.input<typeof schema>> = {
   DATADEFENDER_DUAL_CONTROL_OPERATIONS: 'dualControlOperations',
   DATADEFENDER_APPROVAL_TTL_SECONDS: 'approvalTtlSeconds',
   DATADEFENDER_ROOT_OF_TRUST: 'rootOfTrust',
+  DATADEFENDER_WORKERS: 'workers',
   DATADEFENDER_SEAL_FILE: 'sealFile',
   DATADEFENDER_PKCS11_MODULE: 'pkcs11Module',
   DATADEFENDER_PKCS11_TOKEN_LABEL: 'pkcs11TokenLabel',
@@ -127,7 +130,7 @@ const ENV: Record<string, keyof z.input<typeof schema>> = {
   DATADEFENDER_AWS_KMS_CA_FILE: 'awsKmsCaFile',
 };
 
-const NUMERIC = new Set(['defaultRotationPeriodDays', 'jobIntervalSeconds', 'jobBatchSize', 'keyCacheSize', 'keyCacheTtlSeconds', 'metadataCacheMs', 'approvalTtlSeconds', 'pkcs11Slot']);
+const NUMERIC = new Set(['defaultRotationPeriodDays', 'jobIntervalSeconds', 'jobBatchSize', 'keyCacheSize', 'keyCacheTtlSeconds', 'metadataCacheMs', 'approvalTtlSeconds', 'pkcs11Slot', 'workers']);
 const BOOLEAN = new Set(['dualControl']);
 const LIST = new Set(['dualControlOperations']);
 
@@ -155,6 +158,7 @@ const DEFAULTS = {
   dualControl: false,
   dualControlOperations: [...DEFAULT_DUAL_CONTROL_OPERATIONS],
   approvalTtlSeconds: 86_400,
+  workers: 1,
 } as const;
 
 /**

@@ -43,7 +43,7 @@ export function createRootOperations(deps: { run: RunOperation; root: RootOfTrus
 
     resetUnseal: (ctx: RequestContext): Promise<RootStatus> =>
       publicOperation(ctx, 'ResetUnseal', async (r) => {
-        r.resetUnseal();
+        await r.resetUnseal();
         return status();
       }),
 
@@ -53,7 +53,7 @@ export function createRootOperations(deps: { run: RunOperation; root: RootOfTrus
         await op.authorize(null);
         const r = requireSealable();
         await op.beforeChange();
-        r.seal();
+        await r.seal();
         forgetMaterial();
         return status();
       }),

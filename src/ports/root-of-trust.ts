@@ -34,8 +34,9 @@ export interface SealableRoot extends RootOfTrust {
   status(): SealStatus;
   /** @throws ValidationError (a share of another seal, malformed), ConflictError (duplicate, wrong nonce), InvalidCiphertextError-like failures reset the attempt */
   submitShare(share: string, nonce?: string): Promise<SealStatus>;
-  resetUnseal(): SealStatus;
-  seal(): void;
+  /** A promise when the root is served by another process (a worker's view of the primary's root). */
+  resetUnseal(): SealStatus | Promise<SealStatus>;
+  seal(): void | Promise<void>;
   /** New shares for the same root key; the current ones stop working. */
   rekey(currentShares: readonly string[], options: { shares: number; threshold: number }): Promise<string[]>;
 }

@@ -1,0 +1,86 @@
+/**
+ * `datadefender server --workers N`: one primary process and N worker processes sharing one listener (node:cluster).
+ * The primary serves no requests: it starts the workers (the first alone, so it runs the storage migrations and dev
+ * bootstrap before the others start), holds the local-sealed root for all of them (one seal and one unseal attempt
+ * per node; the root key never leaves the primary), prints one ready line, replaces a worker that dies, and stops
+ * them all on SIGINT/SIGTERM. Worker 1 runs the rotation and deletion jobs.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { Logger } from 'pino';
+import { connectIpcRoot } from '../adapters/root-of-trust/cluster/ipc-root.js';
+import type { RootChannel } from '../adapters/root-of-trust/cluster/root-messages.js';
+import { createRootServer } from '../adapters/root-of-trust/cluster/root-server.js';
+import { rootOf, type ServerConfig } from '../config/config.js';
+import { openConfiguredRoot, startServer, type OpenedRoot, type RunningServer } from '../main.js';
+
+const RESTART_DELAY_MS = 1000;
+
+interface ReadyMessage {
+  dd: 'ready';
+  readyMessage: string;
+}
+const isReady = (m: unknown): m is ReadyMessage => typeof m === 'object' && m !== null && (m as { dd?: unknown }).dd === 'ready';
+
+const channelTo = (worker: Worker): RootChannel => ({ send: (m) => void worker.send(m), onMessage: (l) => void worker.on('message', l) });
+
+/** Runs the primary until SIGINT/SIGTERM; resolves when every worker has stopped. @throws when a worker fails to start. */
+export async function runPrimary(config: ServerConfig, logger: Logger, print: (line: string) => void): Promise<void> {
+  const root = rootOf(config) === 'local-sealed' ? await openConfiguredRoot(config) : undefined;
+  const rootServer = root?.sealable ? createRootServer(root.sealable) : undefined;
+  let stopping = false;
+
+  const start = (id: number) =>
+    new Promise<ReadyMessage>((resolve, reject) => {
+      const worker = cluster.fork({ DATADEFENDER_WORKER_ID: String(id) });
+      const disconnect = rootServer?.connect(channelTo(worker));
+      let ready = false;
+      worker.on('message', (m: unknown) => {
+        if (!isReady(m)) return;
+        ready = true;
+        resolve(m);
+      });
+      worker.once('exit', (code, signal) => {
+        disconnect?.();
+        if (!ready) return reject(new Error(`worker ${id} exited (${signal ?? code}) before it was ready; see its log above`));
+        if (stopping) return;
+        logger.error({ worker: id, code, signal }, 'worker died; starting a replacement');
+        setTimeout(() => void start(id).catch((err: unknown) => logger.error({ err, worker: id }, 'replacement worker failed')), RESTART_DELAY_MS);
+      });
+    });
+
+  const first = await start(1);
+  await Promise.all(Array.from({ length: config.workers - 1 }, (_, i) => start(i + 2)));
+  print(`${first.readyMessage} [${config.workers} workers]`);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      stopping = true;
+      logger.info('shutting down the workers');
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+      let left = workers.length;
+      if (left === 0) resolve();
+      for (const worker of workers) {
+        worker.once('exit', () => --left === 0 && resolve());
+        worker.process.kill('SIGTERM');
+      }
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await root?.close();
+}
+
+/** In a worker: the server, with the primary's root when it holds one; tells the primary when it is ready. */
+export async function startWorker(config: ServerConfig, logger: Logger): Promise<RunningServer> {
+  const channel: RootChannel = { send: (m) => void process.send?.(m), onMessage: (l) => void process.on('message', l) };
+  let root: OpenedRoot | undefined;
+  if (rootOf(config) === 'local-sealed') {
+    const ipc = connectIpcRoot('local-sealed', channel);
+    root = { root: ipc, sealable: ipc, health: async () => 'ok', close: async () => {}, onSealed: ipc.onSealed };
+  }
+  const server = await startServer(config, logger, { ...(root ? { root } : {}), runsJobs: process.env.DATADEFENDER_WORKER_ID === '1' });
+  process.send?.({ dd: 'ready', readyMessage: server.readyMessage } satisfies ReadyMessage);
+  return server;
+}
+
+export const isWorkerProcess = () => cluster.isWorker;
