@@ -65,7 +65,7 @@ describe('a sealable root shared by workers', () => {
 
   beforeAll(async () => {
     ({ root, shares } = await sealedRoot());
-    [a, b] = workers(root, 2);
+    [a, b] = workers(root, 2) as [IpcRoot, IpcRoot];
   });
 
   it('reads sealed before the primary has said anything, and refuses to wrap', async () => {
