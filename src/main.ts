@@ -5,12 +5,20 @@ import { mkdir, readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { openPostgresStorage } from './adapters/storage/postgres/index.js';
 import { openSqliteStorage } from './adapters/storage/sqlite/index.js';
-import { createAuditLog } from './audit/audit-log.js';
+import { startAuditRuntime } from './audit/audit-runtime.js';
+import { openStreamSink } from './audit/stream-sinks.js';
 import { dataPaths, rootOf, type ServerConfig } from './config/config.js';
 import { ValidationError } from './errors/index.js';
 import { createKeyService } from './core/key-service.js';
+import { createPkcs11KeyStoreConnector } from './adapters/hsm-key-store/index.js';
 import { createRootOperations } from './core/root-operations.js';
+import { createRootMigrations } from './core/root-migration.js';
+import { createRootRing } from './core/root-ring.js';
+import { enableRootRecovery } from './core/root-recovery.js';
 import { createHttpServer } from './http/server.js';
+import { builtInTlsOptions, maintainServerTls, prepareServerTls } from './http/built-in-tls.js';
+import { createTlsSwitch } from './http/tls-switch.js';
+import { createCertificateAuthority } from './pki/certificate-authority.js';
 import { createBearerAuthenticator } from './identity/bearer-authenticator.js';
 import { ensureDevCredentials } from './identity/dev-bootstrap.js';
 import { startKeyJobs } from './jobs/key-jobs.js';
@@ -25,6 +33,7 @@ import { createSigV4Authenticator } from './identity/sigv4-authenticator.js';
 import { createCallerDirectory } from './identity/caller-directory.js';
 import { createCertificateAuthenticator } from './identity/certificate-authenticator.js';
 import { createIdentityService } from './identity/identity-service.js';
+import { createRootBackends } from './root-backends.js';
 import { initializeConfiguredRoot, openConfiguredRoot, type OpenedRoot, type RootInitOptions } from './roots.js';
 import { assertNoPrincipals, createFirstAdministrator } from './identity/first-administrator.js';
 import type { InitialCredentials } from './identity/initial-credentials.js';
@@ -83,20 +92,50 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
     );
   }
   const opened = role.root ?? (await openConfiguredRoot(config));
-  const { root, sealable } = opened;
+  const { sealable } = opened;
   const storage = await openStorage(config);
-  const audit = createAuditLog({ sink: storage, onSinkError: (err) => logger.error({ err }, 'audit sink failed') });
+  // Every wrap and unwrap goes through the ring of root generations (rotate-root, migrate-root, recovery escrow).
+  const backends = createRootBackends(config, { configured: opened });
+  const root = createRootRing({ storage, backends, clock: systemClock, kind: opened.root.kind });
   const scope = { region: config.region, accountId: config.accountId };
   const dualControl = { enabled: config.dualControl, operations: config.dualControlOperations, approvalTtlSeconds: config.approvalTtlSeconds };
   const sealed = () => sealable?.status().sealed ?? false;
-  const service = createKeyService({ storage, root, audit, policies: createPolicyEngine(), clock: systemClock, scope, sealed, settings: { ...config, dualControl } });
+  const auditRuntime = startAuditRuntime({
+    store: storage,
+    root,
+    clock: systemClock,
+    sealed,
+    checkpointEvents: config.auditCheckpointEvents,
+    checkpointSeconds: config.auditCheckpointSeconds,
+    streams: config.auditStreams.map(openStreamSink),
+    onError: (err, what) => logger.error({ err }, what),
+  });
+  await auditRuntime.ready();
+  const audit = auditRuntime.log;
+  // Custom key stores (AWS CloudHSM key store model) open PKCS#11 tokens through the configured module.
+  const keyStores = config.pkcs11Module ? createPkcs11KeyStoreConnector({ modulePath: config.pkcs11Module }) : undefined;
+  const service = createKeyService({ storage, root, audit, auditKeys: auditRuntime.keyring, policies: createPolicyEngine(), clock: systemClock, scope, sealed, ...(keyStores ? { keyStores } : {}), settings: { ...config, dualControl } });
   const identity = createIdentityService({ storage, run: service.run, clock: systemClock, scope, root });
   const callers = createCallerDirectory({ storage });
   const rootOperations = createRootOperations({ run: service.run, root, ...(sealable ? { sealable } : {}), forgetMaterial: service.materialCache.clear });
+  const rootMigrations = createRootMigrations({
+    run: service.run,
+    storage,
+    ring: root,
+    backends,
+    clock: systemClock,
+    scope,
+    batchSize: config.jobBatchSize,
+    onError: (err) => logger.error({ err }, 'root re-wrap job failed'),
+  });
 
-  const tls = await tlsMaterial(config);
+  const pki = createCertificateAuthority({ storage, root, run: service.run, clock: systemClock });
+  const tlsOptions = await builtInTlsOptions(config, { ca: pki, tlsDir: paths.tlsDir, sealed, scope, logger, now: () => systemClock.now() });
+  const prepared = await prepareServerTls(tlsOptions);
+  const tls = { caCertFile: prepared.caCertFile };
   if (!config.dev && !config.tlsCertFile) logger.warn(`No TLS certificate configured: serving one from the built-in CA; clients trust ${tls.caCertFile}.`);
-  const app = createHttpServer({ tls, logger });
+  const app = createHttpServer({ tls: prepared.material, logger });
+  let tlsUpkeep: ReturnType<typeof maintainServerTls> | undefined;
   const health = async (): Promise<HealthReport> => {
     const auditOk = audit.healthy();
     const rootOk = (await opened.health()) === 'ok';
@@ -107,12 +146,15 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
     service,
     identity,
     root: rootOperations,
+    rootMigrations,
     authenticate: createBearerAuthenticator({ storage, callers, clock: systemClock }),
     authenticateCertificate: createCertificateAuthenticator({ storage, callers, clock: systemClock }),
     health,
+    pki: { ca: pki, serving: () => tlsUpkeep?.serving() },
   });
   await app.register(awsKmsApi, { service, authenticate: createSigV4Authenticator({ storage, callers, root, clock: systemClock, region: config.region }) });
   await app.listen({ host: config.host, port: config.port });
+  tlsUpkeep = maintainServerTls(tlsOptions, createTlsSwitch(app.server, prepared.material), prepared);
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const endpoint = endpointOf(config.host, port);
@@ -122,6 +164,7 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
   }
   const jobs = role.runsJobs ? startKeyJobs({ service, intervalMs: config.jobIntervalSeconds * 1000, batchSize: config.jobBatchSize, logger, paused: sealed }) : undefined;
   opened.onSealed?.(service.materialCache.clear);
+  opened.onSealed?.(pki.forget);
   const readyMessage = config.dev
     ? `DataDefender ready on ${endpoint} (dev mode; credentials in ${paths.devCredentialsFile})`
     : `DataDefender ready on ${endpoint} (root of trust: ${root.kind}${sealed() ? '; SEALED: unseal it with datadefender operator unseal' : ''})`;
@@ -131,9 +174,14 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
     credentialsFile: config.dev ? paths.devCredentialsFile : undefined,
     readyMessage,
     async close() {
+      await rootMigrations.close();
+      await tlsUpkeep?.stop();
       await app.close();
       await jobs?.stop();
+      await service.customKeyStores.closeConnections();
+      await auditRuntime.close();
       await storage.close();
+      await backends.close();
       await opened.close();
     },
   };
@@ -143,6 +191,8 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
 export interface Initialization {
   rootOfTrust: string;
   shares: string[];
+  /** Break-glass recovery shares, when asked for. */
+  recoveryShares: string[];
   credentials: InitialCredentials & { endpoint: string; region: string; accountId: string; caCertFile: string; principalArn: string };
 }
 
@@ -153,24 +203,33 @@ export interface Initialization {
  * @throws ValidationError in dev mode (it initializes itself); ConflictError when the deployment has principals;
  * AlreadyExistsError when a seal file exists.
  */
-export async function initializeDeployment(config: ServerConfig, options: RootInitOptions & { administrator: string }): Promise<Initialization> {
+export async function initializeDeployment(
+  config: ServerConfig,
+  options: RootInitOptions & { administrator: string; recovery?: { shares: number; threshold: number } },
+): Promise<Initialization> {
   if (config.dev) throw new ValidationError('Dev mode initializes itself at start; operator init is for production deployments.');
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const storage = await openStorage(config);
   try {
     await assertNoPrincipals(storage);
     const { opened, shares } = await initializeConfiguredRoot(config, options);
+    const backends = createRootBackends(config, { configured: opened });
     try {
+      const ring = createRootRing({ storage, backends, clock: systemClock, kind: opened.root.kind });
+      // Escrow starts before anything is wrapped, so every key and credential is recoverable.
+      const recoveryShares = options.recovery ? await enableRootRecovery(ring, options.recovery) : [];
       const scope = { region: config.region, accountId: config.accountId };
-      const { principal, credentials } = await createFirstAdministrator({ storage, root: opened.root, scope, now: systemClock.now(), name: options.administrator });
+      const { principal, credentials } = await createFirstAdministrator({ storage, root: ring, scope, now: systemClock.now(), name: options.administrator });
       const tls = await tlsMaterial(config);
       return {
         rootOfTrust: rootOf(config),
         shares,
+        recoveryShares,
         credentials: { endpoint: endpointOf(config.host, config.port), ...scope, ...credentials, caCertFile: tls.caCertFile, principalArn: principal.arn },
       };
     } finally {
-      opened.sealable?.seal();
+      await backends.close();
+      await opened.sealable?.seal();
       await opened.close();
     }
   } finally {

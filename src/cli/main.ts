@@ -5,6 +5,8 @@ import { Command, CommanderError } from 'commander';
 import { registerClientCommands } from './client/commands.js';
 import { CliError, type CliIo } from './client/io.js';
 import { registerOperatorInitCommand } from './operator-init-command.js';
+import { registerRootMigrationCommands } from './client/root-migration-commands.js';
+import { registerRecoverCommands } from './recover-command.js';
 import { registerServerCommand } from './server-command.js';
 import { VERSION } from '../main.js';
 
@@ -27,6 +29,8 @@ export async function main(argv: string[]): Promise<void> {
   registerServerCommand(program, io);
   const { operator } = registerClientCommands(program, io);
   registerOperatorInitCommand(operator, io);
+  registerRootMigrationCommands(operator, io);
+  registerRecoverCommands(operator, io);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -19,6 +19,9 @@ export const DEFAULT_DUAL_CONTROL_OPERATIONS = [
   'AddPrincipalRole',
   'AttachPrincipalPolicy',
   'UpdatePolicy',
+  'RotateRoot',
+  'MigrateRoot',
+  'RekeyRoot',
 ] as const;
 
 /** The roots of trust: `local` (dev mode: a key in a file), `local-sealed` (Shamir-sealed), `pkcs11` (an HSM), `aws-kms` (upstream). */
@@ -43,6 +46,12 @@ const schema = z
     databaseSchema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('public'),
     tlsCertFile: z.string().optional(),
     tlsKeyFile: z.string().optional(),
+    /** Mutual TLS: off, optional (a certificate is asked for, not required), required (refused at the handshake without one). */
+    tlsClientAuth: z.enum(['off', 'optional', 'required']),
+    /** PEM CA bundle client certificates must chain to (default: the built-in CA). */
+    tlsClientCaFile: z.string().min(1).optional(),
+    /** Lifetime of the server certificates the built-in CA issues itself; renewed at two thirds of it. */
+    tlsCertificateLifetimeSeconds: z.number().int().min(30).max(397 * 86_400),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     defaultRotationPeriodDays: z.number().int().min(90).max(2560),
     jobIntervalSeconds: z.number().int().min(1).max(86_400),
@@ -66,6 +75,10 @@ const schema = z
     awsKmsRegion: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/).optional(),
     awsKmsEndpoint: z.string().regex(/^https:\/\//, 'expected an https:// URL').optional(),
     awsKmsCaFile: z.string().min(1).optional(),
+    auditCheckpointEvents: z.number().int().min(1).max(1_000_000),
+    auditCheckpointSeconds: z.number().int().min(1).max(86_400),
+    /** Streaming followers of the audit trail: `-` (stdout), a file path (JSON lines), `syslog://host:port`. */
+    auditStreams: z.array(z.string().min(1)).max(8),
   })
   .strict()
   .refine((c) => !c.tlsCertFile === !c.tlsKeyFile, { message: 'give both tlsCertFile and tlsKeyFile', path: ['tlsCertFile'] })
@@ -105,6 +118,9 @@ const ENV: Record<string, keyof z.input<typeof schema>> = {
   DATADEFENDER_DATABASE_SCHEMA: 'databaseSchema',
   DATADEFENDER_TLS_CERT_FILE: 'tlsCertFile',
   DATADEFENDER_TLS_KEY_FILE: 'tlsKeyFile',
+  DATADEFENDER_TLS_CLIENT_AUTH: 'tlsClientAuth',
+  DATADEFENDER_TLS_CLIENT_CA_FILE: 'tlsClientCaFile',
+  DATADEFENDER_TLS_CERTIFICATE_LIFETIME_SECONDS: 'tlsCertificateLifetimeSeconds',
   DATADEFENDER_LOG_LEVEL: 'logLevel',
   DATADEFENDER_DEFAULT_ROTATION_DAYS: 'defaultRotationPeriodDays',
   DATADEFENDER_JOB_INTERVAL_SECONDS: 'jobIntervalSeconds',
@@ -128,11 +144,14 @@ const ENV: Record<string, keyof z.input<typeof schema>> = {
   DATADEFENDER_AWS_KMS_REGION: 'awsKmsRegion',
   DATADEFENDER_AWS_KMS_ENDPOINT: 'awsKmsEndpoint',
   DATADEFENDER_AWS_KMS_CA_FILE: 'awsKmsCaFile',
+  DATADEFENDER_AUDIT_CHECKPOINT_EVENTS: 'auditCheckpointEvents',
+  DATADEFENDER_AUDIT_CHECKPOINT_SECONDS: 'auditCheckpointSeconds',
+  DATADEFENDER_AUDIT_STREAMS: 'auditStreams',
 };
 
-const NUMERIC = new Set(['defaultRotationPeriodDays', 'jobIntervalSeconds', 'jobBatchSize', 'keyCacheSize', 'keyCacheTtlSeconds', 'metadataCacheMs', 'approvalTtlSeconds', 'pkcs11Slot', 'workers']);
+const NUMERIC = new Set(['tlsCertificateLifetimeSeconds', 'defaultRotationPeriodDays', 'jobIntervalSeconds', 'jobBatchSize', 'keyCacheSize', 'keyCacheTtlSeconds', 'metadataCacheMs', 'approvalTtlSeconds', 'pkcs11Slot', 'auditCheckpointEvents', 'auditCheckpointSeconds', 'workers']);
 const BOOLEAN = new Set(['dualControl']);
-const LIST = new Set(['dualControlOperations']);
+const LIST = new Set(['auditStreams', 'dualControlOperations']);
 
 /** An environment value as the schema expects it: numbers, on/off/true/false, comma-separated lists. */
 function fromEnvValue(field: string, value: string): unknown {
@@ -149,6 +168,8 @@ const DEFAULTS = {
   region: 'us-east-1',
   accountId: '111122223333',
   logLevel: 'info',
+  tlsClientAuth: 'optional',
+  tlsCertificateLifetimeSeconds: 30 * 86_400,
   defaultRotationPeriodDays: 180,
   jobIntervalSeconds: 60,
   jobBatchSize: 500,
@@ -158,6 +179,9 @@ const DEFAULTS = {
   dualControl: false,
   dualControlOperations: [...DEFAULT_DUAL_CONTROL_OPERATIONS],
   approvalTtlSeconds: 86_400,
+  auditCheckpointEvents: 1000,
+  auditCheckpointSeconds: 60,
+  auditStreams: [],
   workers: 1,
 } as const;
 

@@ -1,14 +1,70 @@
-/** Reading the audit trail is itself an audited, authorized operation (CloudTrail's LookupEvents). */
-import type { StoredAuditEvent } from '../ports/audit-sink.js';
+/**
+ * The audit trail's use cases. Reading, verifying and exporting the trail are themselves audited, authorized
+ * operations (CloudTrail's LookupEvents): `datadefender:LookupEvents` to search and compute keyed hashes,
+ * `datadefender:VerifyAuditTrail` to read chains, checkpoints and public keys for verification, and
+ * `datadefender:ExportAuditTrail` to read them for an export (security analysts verify; compliance officers also
+ * export; administrators do both).
+ * Invariants: nothing returned is secret (records are redacted before they are chained); the public keys come from
+ * the keyring (derived from the unwrapped private keys), never from a storage column; a keyed hash is computed
+ * under every HMAC key version and the value is never recorded (only its length).
+ */
+import type { AuditKeyring, AuditPublicKey } from '../audit/audit-keys.js';
+import { keyedHash } from '../audit/sensitive.js';
+import { DependencyError } from '../errors/index.js';
+import type { ChainSummary, CheckpointRecord, ChainedEventRecord } from '../ports/audit-chain-store.js';
+import type { AuditSearch, StoredAuditEvent } from '../ports/audit-sink.js';
 import type { KeyContext } from './key-context.js';
 import type { RequestContext } from './request-context.js';
 
-export function createAuditTrail(kc: KeyContext) {
+export type AuditPurpose = 'verify' | 'export';
+
+const ACTIONS = { verify: 'datadefender:VerifyAuditTrail', export: 'datadefender:ExportAuditTrail' } as const;
+const OPERATIONS = { verify: 'VerifyAuditTrail', export: 'ExportAuditTrail' } as const;
+
+export function createAuditTrail(kc: Pick<KeyContext, 'run' | 'storage'>, keyring?: AuditKeyring) {
+  const readChainData = <T>(ctx: RequestContext, purpose: AuditPurpose, what: string, read: () => Promise<T>) =>
+    kc.run(ctx, OPERATIONS[purpose], { readOnly: true, action: ACTIONS[purpose] }, async (op) => {
+      op.details.read = what;
+      await op.authorize(null);
+      return read();
+    });
+
+  const publicKeys = async (): Promise<AuditPublicKey[]> => {
+    if (!keyring) return [];
+    await keyring.ensure();
+    return keyring.publicKeys();
+  };
+
   return {
-    read(ctx: RequestContext, options: { afterSequence: number; limit: number }): Promise<StoredAuditEvent[]> {
+    /** Search, newest filters first applied by storage; pages by the global sequence. */
+    read(ctx: RequestContext, options: AuditSearch): Promise<StoredAuditEvent[]> {
       return kc.run(ctx, 'LookupEvents', { readOnly: true, action: 'datadefender:LookupEvents' }, async (op) => {
         await op.authorize(null);
         return kc.storage.readAudit(options);
+      });
+    },
+
+    /** The chains, and the public keys their checkpoints verify with. */
+    chains(ctx: RequestContext, purpose: AuditPurpose): Promise<{ chains: ChainSummary[]; publicKeys: AuditPublicKey[] }> {
+      return readChainData(ctx, purpose, 'chains', async () => ({ chains: await kc.storage.listChains(), publicKeys: await publicKeys() }));
+    },
+
+    checkpoints(ctx: RequestContext, purpose: AuditPurpose, chainId?: string): Promise<CheckpointRecord[]> {
+      return readChainData(ctx, purpose, 'checkpoints', () => kc.storage.listCheckpoints(chainId === undefined ? {} : { chainId }));
+    },
+
+    chainEvents(ctx: RequestContext, purpose: AuditPurpose, chainId: string, options: { afterSequence: number; limit: number }): Promise<ChainedEventRecord[]> {
+      return readChainData(ctx, purpose, 'events', () => kc.storage.readChain(chainId, options));
+    },
+
+    /** `datadefender audit hash`: the keyed hash of `value` under every HMAC key version, to search the trail for it. */
+    hash(ctx: RequestContext, value: string): Promise<{ keyId: string; hash: string }[]> {
+      return kc.run(ctx, 'ComputeAuditHash', { readOnly: true, action: 'datadefender:LookupEvents' }, async (op) => {
+        op.details.valueLength = value.length;
+        await op.authorize(null);
+        if (!keyring) throw new DependencyError('The audit keys are not available.');
+        await keyring.ensure();
+        return keyring.hmacKeys().map((key) => ({ keyId: key.id, hash: keyedHash(key, value) }));
       });
     },
   };

@@ -74,7 +74,7 @@ export function createOperationRunner(deps: {
     let resource: string | null = null;
     let authorized = false;
     const details: Record<string, unknown> = {};
-    const event = (outcome: AuditEvent['outcome'], errorCode: string | null): AuditEvent => ({
+    const event = (outcome: AuditEvent['outcome'], errorCode: string | null, errorMessage: string | null = null): AuditEvent => ({
       eventId: randomUuid(),
       eventTime: clock.now(),
       eventName: name,
@@ -89,6 +89,8 @@ export function createOperationRunner(deps: {
       errorCode,
       readOnly,
       details: { ...details },
+      roles: ctx.caller.roles,
+      errorMessage,
     });
     const op: Operation = {
       details,
@@ -130,7 +132,7 @@ export function createOperationRunner(deps: {
     } catch (err) {
       const failure = authorized ? toDataDefenderError(err) : await masked(toDataDefenderError(err));
       const outcome = DENIALS.has(failure.code) ? 'denied' : 'failure';
-      await audit.record(event(outcome, failure.code));
+      await audit.record(event(outcome, failure.code, failure.message));
       if (ctx.audit) ctx.audit.recorded = true;
       throw failure;
     }

@@ -8,6 +8,7 @@ import type { RunOperation } from './audited-operation.js';
 import type { KeyMaterial } from './key-material.js';
 import { materialIdFor } from './key-material.js';
 import type { KeyResolver } from './key-resolver.js';
+import type { HsmKeys, KeyStoreView } from './hsm-keys.js';
 
 /** What every use case of the key service shares. */
 export interface KeyContext {
@@ -20,12 +21,16 @@ export interface KeyContext {
   settings: { defaultRotationPeriodDays: number };
   policies: PolicyEngine;
   root: RootOfTrust;
+  /** Keys whose material is in a custom key store's HSM token (origin AWS_CLOUDHSM). */
+  hsmKeys: HsmKeys;
 }
 
 /** A key as the core returns it. */
 export interface KeyDescription extends KeyRecord {
   arn: string;
   currentKeyMaterialId: string;
+  /** Origin AWS_CLOUDHSM: the custom key store holding the material (DescribeKey shows Unavailable unless CONNECTED). */
+  customKeyStore?: KeyStoreView;
 }
 
 export function describeRecord(scope: AccountScope, key: KeyRecord): KeyDescription {

@@ -9,6 +9,7 @@
  * context mismatch -> one InvalidCiphertextError.
  * Invariant: audit details carry sizes, versions and encryption-context keys, never values or plaintext.
  */
+import { sensitiveValues } from '../audit/sensitive.js';
 import {
   decryptBlob,
   encryptBlob,
@@ -80,7 +81,7 @@ export const UNKNOWN_KEY_MESSAGE =
   'The ciphertext refers to a customer master key that does not exist, does not exist in this region, or you are not allowed to access.';
 
 export function createKeyCrypto(kc: KeyContext) {
-  const { storage, run, scope, resolver, material } = kc;
+  const { storage, run, scope, resolver, material, hsmKeys } = kc;
 
   /** A symmetric ENCRYPT_DECRYPT key (GenerateDataKey*, data key pairs). */
   const symmetricKey = async (op: Operation, identifier: string, name: string, ec: EncryptionContext | undefined): Promise<KeyRecord> => {
@@ -101,11 +102,15 @@ export function createKeyCrypto(kc: KeyContext) {
 
   const seal = async (key: KeyRecord, plaintext: Uint8Array, ec: EncryptionContext | undefined, algorithm = SYMMETRIC): Promise<EncryptResult> => {
     const version = key.currentVersion;
-    const ciphertext = await material.withMaterial(key.id, version, (m) =>
-      algorithm === SYMMETRIC
-        ? encryptBlob(m, { keyId: key.id, version }, plaintext, ec)
-        : rsaOaepEncrypt(algorithm as RsaOaepAlgorithm, publicKeyFromPrivate(m), plaintext),
-    );
+    // Origin AWS_CLOUDHSM: AES-GCM inside the custom key store's HSM, the same v1 blob (core/hsm-keys.ts).
+    const ciphertext =
+      key.origin === 'AWS_CLOUDHSM'
+        ? await hsmKeys.seal(key, keyArn(scope, key.id), plaintext, ec)
+        : await material.withMaterial(key.id, version, (m) =>
+            algorithm === SYMMETRIC
+              ? encryptBlob(m, { keyId: key.id, version }, plaintext, ec)
+              : rsaOaepEncrypt(algorithm as RsaOaepAlgorithm, publicKeyFromPrivate(m), plaintext),
+          );
     return { ciphertext, keyArn: keyArn(scope, key.id), keyVersion: version, keyMaterialId: materialIdFor(key.id, version), encryptionAlgorithm: algorithm };
   };
 
@@ -146,7 +151,10 @@ export function createKeyCrypto(kc: KeyContext) {
     await op.authorize(key, action, conditionsOf(ec));
     assertState('use', key.state, arn);
     op.details.keyVersion = header.version;
-    const plaintext = await material.withMaterial(key.id, header.version, (m) => decryptBlob(m, ciphertext, ec));
+    const plaintext =
+      key.origin === 'AWS_CLOUDHSM'
+        ? await hsmKeys.open(key, arn, ciphertext, ec)
+        : await material.withMaterial(key.id, header.version, (m) => decryptBlob(m, ciphertext, ec));
     return { plaintext, keyArn: arn, keyVersion: header.version, keyMaterialId: materialIdFor(key.id, header.version), encryptionAlgorithm: SYMMETRIC };
   };
 
@@ -156,7 +164,7 @@ export function createKeyCrypto(kc: KeyContext) {
     /** @throws ValidationError, NotFoundError, KeyDisabledError, InvalidStateError, InvalidKeyUsageError */
     encrypt(ctx: RequestContext, input: { keyId: string; plaintext: Uint8Array; encryptionContext?: EncryptionContext; encryptionAlgorithm?: string }) {
       return run(ctx, 'Encrypt', { readOnly: true }, async (op) => {
-        Object.assign(op.details, { plaintextBytes: input.plaintext.length, encryptionContextKeys: contextKeys(input.encryptionContext) });
+        Object.assign(op.details, { plaintextBytes: input.plaintext.length, encryptionContextKeys: contextKeys(input.encryptionContext), encryptionContext: sensitiveValues(input.encryptionContext) });
         const { key } = await keyForUse(kc, op, input.keyId, 'ENCRYPT_DECRYPT', 'Encrypt', undefined, conditionsOf(input.encryptionContext));
         const algorithm = algorithmFor(key, input.encryptionAlgorithm, input.encryptionContext);
         op.details.encryptionAlgorithm = algorithm;
@@ -171,6 +179,7 @@ export function createKeyCrypto(kc: KeyContext) {
     decrypt(ctx: RequestContext, input: { ciphertext: Uint8Array; encryptionContext?: EncryptionContext; keyId?: string; encryptionAlgorithm?: string }) {
       return run(ctx, 'Decrypt', { readOnly: true }, async (op) => {
         op.details.encryptionContextKeys = contextKeys(input.encryptionContext);
+        op.details.encryptionContext = sensitiveValues(input.encryptionContext);
         return open(op, input.ciphertext, input.encryptionContext, input.keyId, input.encryptionAlgorithm);
       });
     },
@@ -214,6 +223,7 @@ export function createKeyCrypto(kc: KeyContext) {
       const name = input.includePlaintext ? 'GenerateDataKey' : 'GenerateDataKeyWithoutPlaintext';
       return run(ctx, name, { readOnly: true }, async (op) => {
         op.details.encryptionContextKeys = contextKeys(input.encryptionContext);
+        op.details.encryptionContext = sensitiveValues(input.encryptionContext);
         const key = await symmetricKey(op, input.keyId, name, input.encryptionContext);
         if ((input.keySpec === undefined) === (input.numberOfBytes === undefined)) {
           throw new ValidationError('Please specify either number of bytes or key spec.');
@@ -243,7 +253,7 @@ export function createKeyCrypto(kc: KeyContext) {
     ): Promise<DataKeyPairResult> {
       const name = input.includePlaintext ? 'GenerateDataKeyPair' : 'GenerateDataKeyPairWithoutPlaintext';
       return run(ctx, name, { readOnly: true }, async (op) => {
-        Object.assign(op.details, { keyPairSpec: input.keyPairSpec, encryptionContextKeys: contextKeys(input.encryptionContext) });
+        Object.assign(op.details, { keyPairSpec: input.keyPairSpec, encryptionContextKeys: contextKeys(input.encryptionContext), encryptionContext: sensitiveValues(input.encryptionContext) });
         const key = await symmetricKey(op, input.keyId, name, input.encryptionContext);
         if (!isAsymmetricKeySpec(input.keyPairSpec)) throw new ValidationError(`KeyPairSpec ${input.keyPairSpec} is not supported.`);
         const pair = await generateDataKeyPair(input.keyPairSpec);

@@ -3,7 +3,7 @@
  * schedule and cancel deletion. State rules: key-state-rules.ts.
  */
 import { randomUuid } from '../crypto/index.js';
-import { ValidationError } from '../errors/index.js';
+import { UnsupportedError, ValidationError } from '../errors/index.js';
 import type { KeyPatch, KeyRecord, Page } from '../ports/storage.js';
 import { applyTransition } from './key-transition.js';
 import { aliasCondition, keyArn } from './arn.js';
@@ -25,12 +25,17 @@ export interface CreateKeyInput {
   /** A key policy document (JSON text); absent for the default key policy. */
   policy?: string;
   bypassPolicyLockoutSafetyCheck?: boolean;
-  /** AWS_KMS (default): DataDefender makes the material; EXTERNAL: it is imported later (PendingImport until then). */
-  origin?: 'AWS_KMS' | 'EXTERNAL';
+  /**
+   * AWS_KMS (default): DataDefender makes the material; EXTERNAL: it is imported later (PendingImport until then);
+   * AWS_CLOUDHSM: an AES-256 object made inside the HSM token of `customKeyStoreId` (symmetric keys only, no rotation).
+   */
+  origin?: 'AWS_KMS' | 'EXTERNAL' | 'AWS_CLOUDHSM';
+  /** With origin AWS_CLOUDHSM: the custom key store (core/custom-key-stores.ts). */
+  customKeyStoreId?: string;
 }
 
 export function createKeyLifecycle(kc: KeyContext) {
-  const { storage, run, clock, scope, resolver, material } = kc;
+  const { storage, run, clock, scope, resolver, material, hsmKeys } = kc;
 
   /** Resolve (id or ARN only) -> authorize -> state check -> audit attempt -> conditional update. */
   const mutate = (
@@ -71,7 +76,15 @@ export function createKeyLifecycle(kc: KeyContext) {
           throw new ValidationError(`Keys of spec ${keySpec} cannot rotate automatically.`);
         }
         const external = input.origin === 'EXTERNAL';
-        const period = spec.rotatable && !external ? requested : null;
+        const hsm = input.origin === 'AWS_CLOUDHSM';
+        if (hsm !== (input.customKeyStoreId !== undefined)) {
+          throw new ValidationError('A key in a custom key store needs both Origin AWS_CLOUDHSM and a CustomKeyStoreId.');
+        }
+        // AWS: a custom key store holds only symmetric encryption keys, which do not rotate automatically.
+        if (hsm && (keySpec !== 'SYMMETRIC_DEFAULT' || keyUsage !== 'ENCRYPT_DECRYPT')) {
+          throw new UnsupportedError('A custom key store holds only SYMMETRIC_DEFAULT keys for ENCRYPT_DECRYPT.');
+        }
+        const period = spec.rotatable && !external && !hsm ? requested : null;
         if (period !== null) checkInteger('RotationPeriodInDays', period, LIMITS.rotationPeriodDays);
         const now = clock.now();
         const id = randomUuid();
@@ -85,7 +98,7 @@ export function createKeyLifecycle(kc: KeyContext) {
           description: checkDescription(input.description ?? ''),
           keySpec,
           keyUsage,
-          origin: external ? 'EXTERNAL' : 'AWS_KMS',
+          origin: external ? 'EXTERNAL' : hsm ? 'AWS_CLOUDHSM' : 'AWS_KMS',
           state: external ? 'PendingImport' : 'Enabled',
           currentVersion: external ? 0 : 1,
           rotationPeriodDays: period,
@@ -97,6 +110,11 @@ export function createKeyLifecycle(kc: KeyContext) {
         };
         Object.assign(op.details, { keySpec, keyUsage, origin: key.origin, rotationPeriodDays: period, keyId: id });
         await op.beforeChange();
+        if (hsm) {
+          op.details.customKeyStoreId = input.customKeyStoreId;
+          const customKeyStore = await hsmKeys.createKey(input.customKeyStoreId!, key);
+          return { ...describeRecord(scope, key), customKeyStore };
+        }
         const first = external ? null : await material.newVersion(id, 1, await newMaterial(keySpec), 'ORIGINAL', now);
         await storage.createKey(key, first);
         return describeRecord(scope, key);
@@ -108,7 +126,8 @@ export function createKeyLifecycle(kc: KeyContext) {
       return run(ctx, 'DescribeKey', { readOnly: true }, async (op) => {
         const key = await resolver.resolve(identifier, { allowAlias: true });
         await op.authorize(key, undefined, aliasCondition(identifier));
-        return describeRecord(scope, key);
+        const customKeyStore = await hsmKeys.describe(key);
+        return customKeyStore ? { ...describeRecord(scope, key), customKeyStore } : describeRecord(scope, key);
       });
     },
 

@@ -7,6 +7,7 @@ import type { RootOfTrust } from '../ports/root-of-trust.js';
 import type { Storage } from '../ports/storage.js';
 import { createAliases } from './aliases.js';
 import { createAuditTrail } from './audit-trail.js';
+import type { AuditKeyring } from '../audit/audit-keys.js';
 import type { AccountScope } from './arn.js';
 import { createOperationRunner } from './audited-operation.js';
 import type { KeyContext } from './key-context.js';
@@ -28,6 +29,9 @@ import { createKeyPolicies } from './key-policies.js';
 import { createKeyImport } from './key-import.js';
 import { createApprovals } from './approvals.js';
 import { createDualControl, type DualControlSettings } from './dual-control.js';
+import type { KeyStoreConnector } from '../ports/key-store.js';
+import { createHsmKeys } from './hsm-keys.js';
+import { createCustomKeyStores } from './custom-key-stores.js';
 
 export interface KeyServiceDeps {
   storage: Storage;
@@ -38,6 +42,10 @@ export interface KeyServiceDeps {
   scope: AccountScope;
   /** True while the root of trust is sealed (local-sealed); absent for roots that cannot seal. */
   sealed?: () => boolean;
+  /** The audit signing and HMAC keys (public keys and keyed hashes for the audit trail); absent in some tests. */
+  auditKeys?: AuditKeyring;
+  /** Opens custom key stores' HSM tokens (main.ts picks the adapter); absent when no PKCS#11 module is configured. */
+  keyStores?: KeyStoreConnector;
   settings: {
     defaultRotationPeriodDays: number;
     keyCacheSize: number;
@@ -54,6 +62,7 @@ export function createKeyService(deps: KeyServiceDeps) {
   const cache = createMaterialCache({ maxEntries: settings.keyCacheSize, ttlMs: settings.keyCacheTtlSeconds * 1000 });
   const access = createAccessControl({ policies, storage, scope });
   const dualControl = createDualControl({ storage: deps.storage, clock, settings: settings.dualControl });
+  const hsmKeys = createHsmKeys({ storage: deps.storage, root, clock, connector: deps.keyStores });
   const kc: KeyContext = {
     storage,
     clock,
@@ -63,6 +72,7 @@ export function createKeyService(deps: KeyServiceDeps) {
     resolver: createKeyResolver({ storage, scope }),
     policies,
     root,
+    hsmKeys,
     run: createOperationRunner({ audit, access, clock, dualControl, sealed: deps.sealed ?? (() => false) }),
   };
   return {
@@ -77,7 +87,8 @@ export function createKeyService(deps: KeyServiceDeps) {
     grants: createGrants(kc),
     keyPolicies: createKeyPolicies(kc),
     keyImport: createKeyImport(kc),
-    auditTrail: createAuditTrail(kc),
+    customKeyStores: createCustomKeyStores({ storage: deps.storage, root, clock, run: kc.run, hsmKeys }),
+    auditTrail: createAuditTrail(kc, deps.auditKeys),
     approvals: createApprovals({ ...kc, storage: deps.storage }, access),
     /** Whether dual control is on and what it gates (for status). */
     dualControl: settings.dualControl,

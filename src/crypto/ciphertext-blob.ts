@@ -1,4 +1,4 @@
-// The versioned ciphertext blob (DESIGN §2).
+// The versioned ciphertext blob (DESIGN §2), sealed here or (blobSealingInput / blobOpeningInput) by an HSM.
 // Format v1: [0x01 format version][16 bytes key id = UUID bytes][u32 BE key version][12 bytes IV][ciphertext][16 bytes tag]
 // Cipher: AES-256-GCM (NIST SP 800-38D) with AAD = the 21 header bytes || encodeEncryptionContext(ec).
 // Invariants:
@@ -100,4 +100,47 @@ export function decryptBlob(key: SecretBytes, blob: Uint8Array, ec?: EncryptionC
   const ciphertext = b.subarray(HEADER_BYTES + IV_BYTES, b.length - TAG_BYTES);
   const tag = b.subarray(b.length - TAG_BYTES);
   return aesGcmDecrypt(key, iv, ciphertext, tag, Buffer.concat([head, context]));
+}
+
+/**
+ * For an AES-256-GCM engine outside this process (an HSM holding the key, core/hsm-keys.ts): the blob header and the
+ * associated data to seal under. The engine must use a fresh 12-byte IV and a 16-byte tag; {@link blobFromSealed}
+ * then assembles the same v1 blob {@link encryptBlob} produces, so Decrypt finds key and version in it.
+ * @throws ValidationError (ERR_VALIDATION) as encryptBlob does for a bad header or encryption context.
+ */
+export function blobSealingInput(header: BlobHeader, ec?: EncryptionContext): { head: Buffer; aad: Buffer } {
+  const head = encodeHeader(header);
+  return { head, aad: Buffer.concat([head, encodeEncryptionContext(ec)]) };
+}
+
+/**
+ * The v1 blob from `head` (blobSealingInput), the IV the engine used and its ciphertext || tag output.
+ * @throws ValidationError (ERR_VALIDATION) when the IV is not 12 bytes or the output is shorter than a tag.
+ */
+export function blobFromSealed(head: Uint8Array, iv: Uint8Array, sealed: Uint8Array): Buffer {
+  if (head.length !== HEADER_BYTES || iv.length !== IV_BYTES || sealed.length < TAG_BYTES) {
+    throw new ValidationError('AES-GCM output does not fit the v1 ciphertext blob.');
+  }
+  return Buffer.concat([head, iv, sealed]);
+}
+
+/**
+ * For an external AES-256-GCM engine: the header, IV, ciphertext || tag and associated data of a v1 blob.
+ * @throws InvalidCiphertextError (ERR_INVALID_CIPHERTEXT) when the blob does not parse or `ec` is not a valid context.
+ */
+export function blobOpeningInput(blob: Uint8Array, ec?: EncryptionContext): { header: BlobHeader; iv: Buffer; sealed: Buffer; aad: Buffer } {
+  const header = parseBlobHeader(blob);
+  let context: Buffer;
+  try {
+    context = encodeEncryptionContext(ec);
+  } catch {
+    throw new InvalidCiphertextError();
+  }
+  const b = view(blob);
+  return {
+    header,
+    iv: Buffer.from(b.subarray(HEADER_BYTES, HEADER_BYTES + IV_BYTES)),
+    sealed: Buffer.from(b.subarray(HEADER_BYTES + IV_BYTES)),
+    aad: Buffer.concat([b.subarray(0, HEADER_BYTES), context]),
+  };
 }

@@ -6,7 +6,7 @@ export { hmac, constantTimeEqual, type HmacHash } from './hmac.js';
 export { hkdf } from './hkdf.js';
 export { sha256, sha256Hex } from './hash.js';
 export { encodeEncryptionContext, type EncryptionContext } from './encryption-context.js';
-export { BLOB_OVERHEAD, encryptBlob, parseBlobHeader, decryptBlob, type BlobHeader } from './ciphertext-blob.js';
+export { BLOB_OVERHEAD, encryptBlob, parseBlobHeader, decryptBlob, blobSealingInput, blobFromSealed, blobOpeningInput, type BlobHeader } from './ciphertext-blob.js';
 export { wrapKey, unwrapKey } from './key-wrap.js';
 export { deriveSigV4SigningKey } from './sigv4-key.js';
 export {
@@ -48,3 +48,13 @@ export {
   unwrapImportedMaterial,
   type WrappingAlgorithm,
 } from './import-unwrap.js';
+export {
+  MIN_ESCROW_BYTES,
+  RECOVERY_KEY_BYTES,
+  deriveEscrowAuthKey,
+  escrowOpen,
+  escrowSeal,
+  generateRecoveryKeyPair,
+  recoveryPublicKey,
+} from './recovery-escrow.js';
+export { isPemCertificate } from './certificate-pem.js';

@@ -50,6 +50,19 @@ export class UnknownOperationError extends define('ERR_UNKNOWN_OPERATION') {}
 export class UnsupportedError extends define('ERR_UNSUPPORTED') {}
 export class LimitExceededError extends define('ERR_LIMIT_EXCEEDED') {}
 export class ConflictError extends define('ERR_CONFLICT') {}
+/** Custom key stores (AWS CloudHSM key stores backed by a PKCS#11 token): the store named does not exist. */
+export class KeyStoreNotFoundError extends define('ERR_KEY_STORE_NOT_FOUND') {}
+export class KeyStoreNameInUseError extends define('ERR_KEY_STORE_NAME_IN_USE') {}
+/** The store's connection state does not allow the operation (AWS CustomKeyStoreInvalidStateException). */
+export class KeyStoreInvalidStateError extends define('ERR_KEY_STORE_INVALID_STATE') {}
+/** The store still holds KMS keys (AWS CustomKeyStoreHasCMKsException). */
+export class KeyStoreHasKeysError extends define('ERR_KEY_STORE_HAS_KEYS') {}
+/** No HSM token carries the cluster id (AWS CloudHsmClusterNotFoundException). */
+export class HsmClusterNotFoundError extends define('ERR_HSM_CLUSTER_NOT_FOUND') {}
+/** Another custom key store uses the token already (AWS CloudHsmClusterInUseException). */
+export class HsmClusterInUseError extends define('ERR_HSM_CLUSTER_IN_USE') {}
+/** The trust anchor is not a PEM X.509 certificate (AWS IncorrectTrustAnchorException). */
+export class IncorrectTrustAnchorError extends define('ERR_INCORRECT_TRUST_ANCHOR') {}
 /** Why authentication failed, for protocols that name the cause (AWS SigV4 error types). */
 export type AuthenticationFailure = 'missing' | 'malformed' | 'unknown-credential' | 'bad-signature';
 

@@ -6,10 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { SECURITY_HEADERS, serverTlsOptions } from './tls.js';
+import { SECURITY_HEADERS, serverTlsOptions, type ServerTlsMaterial } from './tls.js';
 
 export interface HttpServerOptions {
-  tls: { certPem: string; keyPem: string };
+  /** Certificate, key and mutual-TLS settings; swap them later with tls-switch.ts. */
+  tls: ServerTlsMaterial;
   logger: Logger;
   /** Largest accepted request body in bytes. */
   bodyLimit?: number;

@@ -11,13 +11,17 @@
  * - No stateless session tickets: Node never rotates the ticket key it generates at start, so a ticket key stolen
  *   from memory would decrypt every recorded session that resumed with it (loss of forward secrecy).
  * - No renegotiation (TLS 1.2; TLS 1.3 has none): it is a DoS lever and the root of the 2009 prefix attack.
- * - With `caPem`, clients MAY present a certificate (mTLS); the handshake still succeeds without one, so token and
- *   SigV4 clients keep working. The handshake proves the client holds the certificate's key; `socket.authorized`
+ * - Mutual TLS has three modes (`clientAuth`): `off` asks for no certificate; `optional` (the default when `caPem` is
+ *   given) asks for one and completes the handshake without it, so token and SigV4 clients keep working; `required`
+ *   refuses at the handshake a client without a certificate chaining to `caPem`, or with an expired one, or (with
+ *   `crlPems`) a revoked one. With CRLs, OpenSSL checks every certificate of the chain against them.
+ * - With `optional`, clients MAY present a certificate; the handshake still succeeds without one. The handshake proves the client holds the certificate's key; `socket.authorized`
  *   says whether it chains to `caPem`. The identity layer authenticates only certificates mapped to a principal by
  *   their exact fingerprint (identity/certificate-authenticator.ts), never `getPeerCertificate()` alone.
  */
 import { constants } from 'node:crypto';
 import type { ServerOptions } from 'node:https';
+import { ValidationError } from '../errors/index.js';
 
 /** TLS 1.3 cipher suites: OpenSSL's default set and order (all AEAD, all forward-secret by design). */
 export const TLS13_CIPHER_SUITES = ['TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256'] as const;
@@ -52,11 +56,20 @@ export interface ServerTlsMaterial {
   keyPem: string;
   /** When given, client certificates are requested and verified against this CA (optional mTLS). */
   caPem?: string;
+  /** CRLs of the client CAs (PEM); revoked client certificates then fail verification. */
+  crlPems?: readonly string[];
+  /** Mutual TLS mode; `optional` when omitted and `caPem` is given. */
+  clientAuth?: ClientAuthMode;
 }
+
+/** Mutual TLS modes of a listener. */
+export const CLIENT_AUTH_MODES = ['off', 'optional', 'required'] as const;
+export type ClientAuthMode = (typeof CLIENT_AUTH_MODES)[number];
 
 /**
  * The `node:https` server options that implement the TLS policy above, for `material`.
- * Throws nothing itself; an invalid certificate or key makes the server constructor throw.
+ * @throws ValidationError (ERR_VALIDATION) when mutual TLS is on without a CA; an invalid certificate or key makes
+ *   the server constructor (or setSecureContext) throw.
  */
 export function serverTlsOptions(material: ServerTlsMaterial): ServerOptions {
   return {
@@ -68,6 +81,18 @@ export function serverTlsOptions(material: ServerTlsMaterial): ServerOptions {
     honorCipherOrder: true,
     ecdhCurve: ECDH_CURVES,
     secureOptions: constants.SSL_OP_NO_TICKET | constants.SSL_OP_NO_RENEGOTIATION,
-    ...(material.caPem === undefined ? {} : { ca: material.caPem, requestCert: true, rejectUnauthorized: false }),
+    ...clientAuthOptions(material),
+  };
+}
+
+function clientAuthOptions(material: ServerTlsMaterial): ServerOptions {
+  const mode = material.clientAuth ?? (material.caPem === undefined ? 'off' : 'optional');
+  if (mode === 'off') return {};
+  if (material.caPem === undefined || material.caPem === '') throw new ValidationError(`Mutual TLS '${mode}' needs the CA that client certificates chain to.`);
+  return {
+    ca: material.caPem,
+    ...(material.crlPems && material.crlPems.length > 0 ? { crl: [...material.crlPems] } : {}),
+    requestCert: true,
+    rejectUnauthorized: mode === 'required',
   };
 }

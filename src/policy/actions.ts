@@ -33,6 +33,7 @@ export const DATADEFENDER_ACTIONS = [
   'AddPrincipalRole', 'RemovePrincipalRole', 'AttachPrincipalPolicy', 'DetachPrincipalPolicy',
   'CreateAccessKey', 'ListAccessKeys', 'UpdateAccessKey', 'DeleteAccessKey', 'CreateToken', 'ListTokens', 'RevokeToken',
   'MapClientCertificate', 'ListClientCertificates', 'UnmapClientCertificate',
+  'InitCertificateAuthority', 'IssueCertificate', 'RevokeCertificate', 'ListCertificates', 'GetPkiStatus', 'RenewServerCertificate',
   'CreatePolicy', 'GetPolicy', 'ListPolicies', 'UpdatePolicy', 'DeletePolicy', 'ListRoles', 'GetRole',
   'ListApprovals', 'GetApproval', 'ApproveRequest', 'RejectRequest',
   'LookupEvents', 'VerifyAuditTrail', 'ExportAuditTrail', 'GetComplianceReport', 'GetMetrics', 'GetStatus',

@@ -76,7 +76,7 @@ const ROLES = {
   },
   [SYSTEM_ROLE]: {
     description: "DataDefender's own background jobs (rotation, deletion). Not assignable.",
-    statements: [allow('Everything', 'kms:*')],
+    statements: [allow('Everything', 'kms:*'), allow('ServerCertificates', ['datadefender:RenewServerCertificate', 'datadefender:InitCertificateAuthority'])],
   },
 } as const satisfies Record<string, RoleDefinition>;
 

@@ -21,15 +21,51 @@ export interface AuditEvent {
   readOnly: boolean;
   /** Non-secret request facts: key spec, encryption-context keys, sizes, key version. */
   details: Record<string, unknown>;
+  /** The caller's built-in roles, when known (CloudTrail userIdentity). */
+  roles?: readonly string[];
+  /** The client-facing error message (fixed texts; never driver or internal detail). */
+  errorMessage?: string | null;
+  /** The event's place in its hash chain; set by the audit log just before the append (audit-chain.ts). */
+  chain?: ChainLink;
+}
+
+/** An event's link in its chain: `hash` = SHA-256 of `record` (the CloudTrail-shaped JSON text, stored as is). */
+export interface ChainLink {
+  chainId: string;
+  sequence: number;
+  /** Hex SHA-256 of the previous event's record (64 zeros for sequence 1). */
+  previousHash: string;
+  hash: string;
+  /** The CloudTrail-shaped JSON text hashed; it names chainId, sequence and previousHash itself. */
+  record: string;
 }
 
 export interface StoredAuditEvent extends AuditEvent {
   sequence: number;
 }
 
+/** A search of the trail: every filter given must match (exact values; time range inclusive from, exclusive to). */
+export interface AuditSearch {
+  afterSequence?: number;
+  limit: number;
+  eventName?: string;
+  principal?: string;
+  resource?: string;
+  outcome?: AuditEvent['outcome'];
+  requestId?: string;
+  from?: Date;
+  to?: Date;
+}
+
 /** Durable store of audit events. `append` resolves only once every event is durable. */
 export interface AuditSink {
+  /**
+   * True when appends may be pipelined: they are committed in call order, each all-or-nothing, and once an append
+   * fails, every later append carrying events of the same chain fails too (nothing behind a failure is committed).
+   * The audit log then keeps several batches in flight; otherwise one.
+   */
+  readonly orderedAppends?: boolean;
   append(events: readonly AuditEvent[]): Promise<void>;
-  /** Events in append order, after `afterSequence` (exclusive). */
-  readAudit(options: { afterSequence?: number; limit: number }): Promise<StoredAuditEvent[]>;
+  /** Events matching the search in global sequence order, after `afterSequence` (exclusive). */
+  readAudit(options: AuditSearch): Promise<StoredAuditEvent[]>;
 }

@@ -1,4 +1,8 @@
+import type { AuditChainStore } from './audit-chain-store.js';
 import type { AuditSink } from './audit-sink.js';
+import type { RootRingStorage } from './root-ring-storage.js';
+import type { PkiStorage } from './pki-storage.js';
+import type { CustomKeyStoreStorage } from './custom-key-store-storage.js';
 
 export const KEY_STATES = ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'] as const;
 export type KeyState = (typeof KEY_STATES)[number];
@@ -194,7 +198,7 @@ export interface ApprovalRecord {
  * Errors: AlreadyExistsError on duplicate ids or alias names, InvalidMarkerError on a bad marker,
  * DependencyError when the database cannot be reached.
  */
-export interface Storage extends AuditSink {
+export interface Storage extends AuditSink, AuditChainStore, RootRingStorage, PkiStorage, CustomKeyStoreStorage<KeyRecord> {
   readonly kind: 'sqlite' | 'postgres';
 
   /** Inserts a key with its first version in one transaction (no version for a PendingImport key, version 0). */

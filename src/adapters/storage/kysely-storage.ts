@@ -24,7 +24,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../../errors/index.js';
-import type { AuditEvent, StoredAuditEvent } from '../../ports/audit-sink.js';
+import type { AuditEvent, AuditSearch, StoredAuditEvent } from '../../ports/audit-sink.js';
 import type {
   AccessKeyRecord,
   AccessKeyStatus,
@@ -77,6 +77,10 @@ import {
 } from './rows.js';
 import type { StorageDatabase } from './schema.js';
 import { translateError, type ConflictMapping, type StorageDialect } from './storage-dialect.js';
+import { createAuditChainQueries } from './audit-chain-queries.js';
+import { createRootRingQueries } from './root-ring-queries.js';
+import { createPkiQueries } from './pki-queries.js';
+import { createCustomKeyStoreQueries } from './custom-key-store-queries.js';
 
 /** Rows per INSERT statement in an audit append (14 parameters each; well under both engines' limits). */
 const AUDIT_ROWS_PER_STATEMENT = 500;
@@ -167,6 +171,10 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
 
   return {
     kind: dialect.kind,
+    ...createAuditChainQueries(db, guard),
+    ...createRootRingQueries(db, guard),
+    ...createPkiQueries(db, guard),
+    ...createCustomKeyStoreQueries(db, guard),
 
     // ---- keys ---------------------------------------------------------------------------------------------
 
@@ -933,17 +941,19 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
       });
     },
 
-    readAudit(options: { afterSequence?: number; limit: number }): Promise<StoredAuditEvent[]> {
+    readAudit(options: AuditSearch): Promise<StoredAuditEvent[]> {
       return guard(async () => {
         const limit = checkLimit(options.limit);
         const after = options.afterSequence ?? 0;
-        const rows = await db
-          .selectFrom('audit_events')
-          .selectAll()
-          .where('sequence', '>', after)
-          .orderBy('sequence')
-          .limit(limit)
-          .execute();
+        let q = db.selectFrom('audit_events').selectAll().where('sequence', '>', after);
+        if (options.eventName !== undefined) q = q.where('event_name', '=', options.eventName);
+        if (options.principal !== undefined) q = q.where('principal', '=', options.principal);
+        if (options.resource !== undefined) q = q.where('resource', '=', options.resource);
+        if (options.outcome !== undefined) q = q.where('outcome', '=', options.outcome);
+        if (options.requestId !== undefined) q = q.where('request_id', '=', options.requestId);
+        if (options.from !== undefined) q = q.where('event_time', '>=', options.from.getTime());
+        if (options.to !== undefined) q = q.where('event_time', '<', options.to.getTime());
+        const rows = await q.orderBy('sequence').limit(limit).execute();
         return rows.map(rowToAuditEvent);
       });
     },

@@ -8,6 +8,10 @@
  * DDL is transactional so the run is one BEGIN IMMEDIATE transaction), so two processes opening one database at once
  * apply each migration exactly once.
  */
+import { auditChain } from './migration-audit-chain.js';
+import { rootRing } from './migration-root-ring.js';
+import { pkiTables } from './migration-pki.js';
+import { customKeyStores } from './migration-custom-key-stores.js';
 import { sql, type ColumnDataType, type CreateTableBuilder, type Expression, type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 
 /** A column type: a Kysely type name or raw SQL (e.g. `text collate "C"`). */
@@ -246,6 +250,10 @@ export function storageMigrations(d: MigrationDialect): Record<string, Migration
     '0002-key-policies-and-grants': keyPoliciesAndGrants(d),
     '0003-imported-key-material': importedKeyMaterial(d),
     '0004-identity-and-approvals': identityAndApprovals(d),
+    '0005-root-ring': rootRing(d),
+    '0006-custom-key-stores': customKeyStores(d),
+    '0007-audit-chain': auditChain(d),
+    '0008-pki': pkiTables(d),
   };
 }
 

@@ -389,7 +389,25 @@ export function auditEventToRow(event: AuditEvent): Omit<AuditEventsTable, 'sequ
     outcome: event.outcome,
     error_code: event.errorCode,
     read_only: event.readOnly ? 1 : 0,
-    details: JSON.stringify(event.details),
+    // A chained event's details live in its record (requestParameters, authorization, approval, response): stored once.
+    details: event.chain ? '{}' : JSON.stringify(event.details),
+    chain_id: event.chain?.chainId ?? null,
+    chain_seq: event.chain?.sequence ?? null,
+    prev_hash: event.chain?.previousHash ?? null,
+    hash: event.chain?.hash ?? null,
+    record: event.chain?.record ?? null,
+  };
+}
+
+/** The event details a chained record holds (the inverse of audit/event-record.ts's split). */
+function detailsOfRecord(record: string): Record<string, unknown> {
+  const r = parseObject(record, 'audit_events.record') as { requestParameters?: unknown; authorization?: unknown; approval?: unknown; responseElements?: unknown };
+  const params = typeof r.requestParameters === 'object' && r.requestParameters !== null ? (r.requestParameters as Record<string, unknown>) : {};
+  return {
+    ...params,
+    ...(r.authorization == null ? {} : { authorization: r.authorization }),
+    ...(r.approval == null ? {} : { approval: r.approval }),
+    ...(r.responseElements == null ? {} : { response: r.responseElements }),
   };
 }
 
@@ -409,7 +427,10 @@ export function rowToAuditEvent(row: Omit<AuditEventsTable, 'sequence'> & { sequ
     outcome: oneOf(row.outcome, OUTCOMES, 'audit_events.outcome'),
     errorCode: row.error_code,
     readOnly: Number(row.read_only) !== 0,
-    details: parseObject(row.details, 'audit_events.details'),
+    details: row.record !== null ? detailsOfRecord(row.record) : parseObject(row.details, 'audit_events.details'),
+    ...(row.chain_id !== null && row.chain_seq !== null && row.prev_hash !== null && row.hash !== null && row.record !== null
+      ? { chain: { chainId: row.chain_id, sequence: Number(row.chain_seq), previousHash: row.prev_hash, hash: row.hash, record: row.record } }
+      : {}),
   };
 }
 

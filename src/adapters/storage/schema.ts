@@ -4,6 +4,8 @@
  * wrapped material is BLOB (SQLite) or BYTEA (PostgreSQL) and comes back as a Buffer.
  */
 import type { Generated } from 'kysely';
+import type { PkiAuthoritiesTable, PkiCertificatesTable } from './migration-pki.js';
+import type { CustomKeyStoreKeysTable, CustomKeyStoresTable } from './migration-custom-key-stores.js';
 
 export interface KeysTable {
   id: string;
@@ -151,6 +153,77 @@ export interface AuditEventsTable {
   read_only: number;
   /** JSON object. */
   details: string;
+  /** Migration 0007: the chain link (null on events written before it). */
+  chain_id: string | null;
+  chain_seq: number | null;
+  prev_hash: string | null;
+  hash: string | null;
+  record: string | null;
+}
+
+/** Migration 0007. */
+export interface AuditCheckpointsTable {
+  chain_id: string;
+  sequence: number;
+  hash: string;
+  created_at: number;
+  key_id: string;
+  payload: string;
+  signature: string;
+}
+
+/** Migration 0007. */
+export interface AuditKeysTable {
+  id: string;
+  purpose: string;
+  algorithm: string;
+  public_key: Uint8Array | null;
+  wrapped: Uint8Array;
+  created_at: number;
+}
+
+/** Migration 0005: the root ring's registry head (one row, id 1) and recovery key record. */
+export interface RootRingTable {
+  id: number;
+  revision: number;
+  mac: Uint8Array;
+  recovery_public_key: Uint8Array | null;
+  recovery_threshold: number | null;
+  recovery_shares: number | null;
+  recovery_auth_key: Uint8Array | null;
+  recovery_created_at: number | null;
+}
+
+/** Migration 0005: root generations. */
+export interface RootGenerationsTable {
+  generation: number;
+  kind: string;
+  /** JSON object. */
+  descriptor: string;
+  state: string;
+  registry_key: Uint8Array | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Migration 0005: re-wrap jobs. */
+export interface RootMigrationsTable {
+  id: string;
+  operation: string;
+  target_generation: number;
+  target_kind: string;
+  /** JSON array of generation numbers. */
+  from_generations: string;
+  state: string;
+  revision: number;
+  cursor: string | null;
+  done: number;
+  total: number;
+  skipped: number;
+  last_error: string | null;
+  started_at: number;
+  updated_at: number;
+  finished_at: number | null;
 }
 
 export interface StorageDatabase {
@@ -166,4 +239,13 @@ export interface StorageDatabase {
   client_certificates: ClientCertificatesTable;
   approvals: ApprovalsTable;
   audit_events: AuditEventsTable;
+  root_ring: RootRingTable;
+  root_generations: RootGenerationsTable;
+  root_migrations: RootMigrationsTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  audit_keys: AuditKeysTable;
+  pki_authorities: PkiAuthoritiesTable;
+  pki_certificates: PkiCertificatesTable;
+  custom_key_stores: CustomKeyStoresTable;
+  custom_key_store_keys: CustomKeyStoreKeysTable;
 }

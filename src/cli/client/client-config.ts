@@ -27,6 +27,9 @@ export interface GlobalOptions {
   caBundle?: string;
   credentials?: string;
   json?: boolean;
+  /** Mutual TLS: the client certificate (PEM, from `datadefender pki issue --client`) and its key. */
+  clientCert?: string;
+  clientKey?: string;
 }
 
 /** The fields of a dev-credentials.json the CLI uses (the AWS fields are ignored). */
@@ -56,6 +59,8 @@ export interface ClientConfig {
   token?: string;
   /** PEM CA certificate(s); when present they replace the system trust store for this connection. */
   ca?: Buffer;
+  /** Mutual TLS: client certificate and key (PEM); the certificate authenticates when no token is sent. */
+  clientCertificate?: { cert: Buffer; key: Buffer };
 }
 
 export const ENV = {
@@ -63,6 +68,8 @@ export const ENV = {
   token: 'DATADEFENDER_TOKEN',
   caBundle: 'DATADEFENDER_CA_BUNDLE',
   credentials: 'DATADEFENDER_CREDENTIALS',
+  clientCert: 'DATADEFENDER_CLIENT_CERT',
+  clientKey: 'DATADEFENDER_CLIENT_KEY',
 } as const;
 
 /** Where the dev server writes its credentials by default (`npm start` uses `--data-dir ./data`). */
@@ -181,6 +188,22 @@ const reason = (err: unknown) =>
  * read. A missing default credentials file is not an error.
  */
 export async function loadClientConfig(flags: GlobalOptions, io: CliIo, options: { anonymous?: boolean } = {}): Promise<ClientConfig> {
+  const certFile = nonEmpty(flags.clientCert) ?? nonEmpty(io.env[ENV.clientCert]);
+  const keyFile = nonEmpty(flags.clientKey) ?? nonEmpty(io.env[ENV.clientKey]);
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new CliError(`Give the client certificate and its key together (--client-cert and --client-key, or ${ENV.clientCert} and ${ENV.clientKey}).`);
+  let clientCertificate: ClientConfig['clientCertificate'];
+  if (certFile !== undefined && keyFile !== undefined) {
+    const read = async (file: string, what: string) => {
+      try {
+        return await io.readFile(resolve(io.cwd, file));
+      } catch (err) {
+        throw new CliError(`Cannot read the client ${what} ${resolve(io.cwd, file)}: ${reason(err)}.`, { cause: err });
+      }
+    };
+    clientCertificate = { cert: await read(certFile, 'certificate'), key: await read(keyFile, 'key') };
+    // The certificate authenticates the caller: no token is needed.
+    options = { ...options, anonymous: true };
+  }
   const target = credentialsFileToRead(flags, io);
   let file: LoadedCredentials | undefined;
   if (target) {
@@ -201,5 +224,5 @@ export async function loadClientConfig(flags: GlobalOptions, io: CliIo, options:
     }
     if (!ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) throw new CliError(`The CA bundle ${settings.caFile} holds no PEM certificate.`);
   }
-  return { endpoint: settings.endpoint, ...(settings.token ? { token: settings.token } : {}), ...(ca ? { ca } : {}) };
+  return { endpoint: settings.endpoint, ...(settings.token ? { token: settings.token } : {}), ...(ca ? { ca } : {}), ...(clientCertificate ? { clientCertificate } : {}) };
 }

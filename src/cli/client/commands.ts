@@ -20,6 +20,8 @@ import { CLI_LIMITS, collectKeyValue, integerIn, isBase64 } from './args.js';
 import { ENV } from './client-config.js';
 import { formatDataKey, formatKeyDetails, formatKeyTable, formatWhoami } from './format.js';
 import { registerAccessCommands } from './access-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
+import { registerPkiCommands } from './pki-commands.js';
 import { registerOperatorCommands } from './operator-commands.js';
 import { registerIdentityCommands } from './identity-commands.js';
 import { CliError, type CliIo } from './io.js';
@@ -40,6 +42,8 @@ export function registerClientCommands(program: Command, io: CliIo): { operator:
     .option('--token <token>', `access token (env ${ENV.token})`)
     .option('--ca-bundle <file>', `PEM CA certificate(s) to verify the server with (env ${ENV.caBundle})`)
     .option('--credentials <file>', `dev-credentials.json to take the above from (env ${ENV.credentials}; default ./data/dev-credentials.json)`)
+    .option('--client-cert <file>', `mutual TLS: client certificate (PEM) that authenticates you without a token (env ${ENV.clientCert})`)
+    .option('--client-key <file>', `mutual TLS: the client certificate's private key (env ${ENV.clientKey})`)
     .option('--json', 'print the raw JSON answer (for scripts)');
 
   registerKeyCommands(program, io);
@@ -58,6 +62,8 @@ export function registerClientCommands(program: Command, io: CliIo): { operator:
 
   registerIdentityCommands(program, io);
   registerAccessCommands(program, io);
+  registerAuditCommands(program, io);
+  registerPkiCommands(program, io);
   const operator = program.command('operator').description('the root of trust: init (server stopped), status, unseal, seal, rekey');
   registerOperatorCommands(operator, io);
   return { operator };

@@ -115,6 +115,7 @@ export function createApiClient(config: ClientConfig, options: HttpClientOptions
           rejectUnauthorized: true,
           minVersion: 'TLSv1.2',
           ...(config.ca ? { ca: config.ca } : {}),
+          ...(config.clientCertificate ? { cert: config.clientCertificate.cert, key: config.clientCertificate.key } : {}),
           headers: {
             ...(config.token ? { authorization: `Bearer ${config.token}` } : {}),
             accept: 'application/json, application/problem+json',

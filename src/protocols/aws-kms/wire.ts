@@ -2,7 +2,9 @@
  * AWS KMS wire shapes of core results: KeyMetadata, epoch-second timestamps, pages.
  * AWS facts (../shared/reference/aws-kms-protocol.md §2.4, §9): timestamps are JSON numbers of epoch seconds;
  * KeyId in responses is the key ARN wherever AWS returns one; KeyMetadata carries `Description: ""`,
- * `MultiRegion: false`, both KeySpec and CustomerMasterKeySpec, and omits what does not apply; list outputs carry
+ * `MultiRegion: false`, both KeySpec and CustomerMasterKeySpec, and omits what does not apply; a key in a custom key
+ * store carries CustomKeyStoreId and CloudHsmClusterId and is `Unavailable` (not Enabled) while its store is not
+ * CONNECTED, unless it is PendingDeletion (AWS key-state.md footnote 13); list outputs carry
  * `Truncated` and, only when truncated, `NextMarker`.
  */
 import { InvalidMarkerError } from '../../errors/index.js';
@@ -26,18 +28,21 @@ export function keyMetadata(key: KeyDescription) {
     const values = lists[field];
     if (values && values.length > 0) algorithms[wire] = values;
   }
+  const store = key.customKeyStore;
+  const state = store && store.connectionState !== 'CONNECTED' && key.state !== 'PendingDeletion' ? 'Unavailable' : key.state;
   return {
     AWSAccountId: key.arn.split(':')[4],
     KeyId: key.id,
     Arn: key.arn,
     CreationDate: epochSeconds(key.createdAt),
-    Enabled: key.state === 'Enabled',
+    Enabled: state === 'Enabled',
     Description: key.description,
     KeyUsage: key.keyUsage,
-    KeyState: key.state,
+    KeyState: state,
     ...(key.deletionAt ? { DeletionDate: epochSeconds(key.deletionAt) } : {}),
     ...(key.pendingWindowDays !== null && key.state === 'PendingDeletion' ? { PendingDeletionWindowInDays: key.pendingWindowDays } : {}),
     Origin: key.origin,
+    ...(store ? { CustomKeyStoreId: store.id, CloudHsmClusterId: store.clusterId } : {}),
     KeyManager: 'CUSTOMER',
     CustomerMasterKeySpec: key.keySpec,
     KeySpec: key.keySpec,

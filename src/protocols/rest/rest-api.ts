@@ -23,23 +23,31 @@ import { problemOf } from './problem.js';
 import { contextOf } from './rest-context.js';
 import { aliasRoutes } from './routes/aliases.js';
 import { approvalRoutes } from './routes/approvals.js';
+import { auditRoutes } from './routes/audit.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { policyRoutes } from './routes/policies.js';
 import { principalRoutes } from './routes/principals.js';
 import { operatorRoutes } from './routes/operator.js';
+import { rootMigrationRoutes } from './routes/root-migration.js';
+import type { RootMigrations } from '../../core/root-migration.js';
 import type { RootOperations } from '../../core/root-operations.js';
 import { cryptoRoutes } from './routes/crypto.js';
 import { keyRoutes } from './routes/keys.js';
+import { pkiRoutes, type PkiRouteDeps } from './routes/pki.js';
 import { systemRoutes, type HealthReport } from './routes/system.js';
 
 export interface RestApiDeps {
   service: KeyService;
   identity: IdentityService;
   root: RootOperations;
+  /** Root rotation and migration (rotate-root, migrate-root, progress); absent: those routes are not offered. */
+  rootMigrations?: RootMigrations;
   authenticate: BearerAuthenticator;
   /** Mutual TLS: the principal mapped to the connection's client certificate (used when there is no bearer token). */
   authenticateCertificate?: CertificateAuthenticator;
   health: () => Promise<HealthReport>;
+  /** The built-in CA (issue #7); its routes are absent without it. */
+  pki?: PkiRouteDeps;
 }
 
 /** Fastify's own errors (parsing, limits, schema validation) as DataDefender errors with fixed, safe texts. */
@@ -105,6 +113,7 @@ export async function restApi(app: FastifyInstance, deps: RestApiDeps): Promise<
 
   systemRoutes(app, service, deps.root, deps.health);
   operatorRoutes(app, deps.root);
+  if (deps.rootMigrations) rootMigrationRoutes(app, deps.rootMigrations);
   keyRoutes(app, service);
   cryptoRoutes(app, service);
   aliasRoutes(app, service);
@@ -112,4 +121,6 @@ export async function restApi(app: FastifyInstance, deps: RestApiDeps): Promise<
   credentialRoutes(app, identity);
   policyRoutes(app, identity);
   approvalRoutes(app, service);
+  auditRoutes(app, service);
+  if (deps.pki) pkiRoutes(app, deps.pki);
 }

@@ -16,13 +16,16 @@
  * - when `threshold` shares are in, they are combined: if the sealed root fails its GCM tag the attempt is reset and
  *   the error does not say which share was wrong (nobody can tell);
  * - rekey needs `threshold` current shares, re-seals the same root key under a new unseal key, bumps the share set
- *   (older shares are refused from then on) and replaces the file atomically; it never changes sealed or unsealed.
+ *   (older shares are refused from then on) and replaces the file atomically; it never changes sealed or unsealed;
+ * - root key generations (rotate-root): further root keys are sealed in the same file under the same unseal key,
+ *   which is therefore kept in memory while unsealed (and zeroed with the root keys at seal()); `wrap`/`unwrap`
+ *   always use root key 1, `rootKeyView(n)` root key n; a rekey seals every root key under the new unseal key.
  */
-import { type SecretBytes, randomUuid, unwrapKey, wrapKey } from '../../../crypto/index.js';
-import { ConflictError, SealedError, ValidationError } from '../../../errors/index.js';
-import type { SealableRoot, SealStatus } from '../../../ports/root-of-trust.js';
+import { type SecretBytes, randomSecret, randomUuid, unwrapKey, wrapKey } from '../../../crypto/index.js';
+import { ConflictError, NotFoundError, SealedError, ValidationError } from '../../../errors/index.js';
+import type { RootOfTrust, SealableRoot, SealStatus } from '../../../ports/root-of-trust.js';
 import { type SealFile, readSealFile, replaceSealFile } from './seal-file.js';
-import { recoverRootKey, sealWithNewShares } from './root-seal.js';
+import { ROOT_KEY_BYTES, type OpenedSeal, destroyOpenedSeal, openSeal, sealRootKey, sealWithNewShares } from './root-seal.js';
 import { type ParsedShare, parseShare, sealPrefixOf } from './share-format.js';
 import { shareX } from './shamir.js';
 import { type ShareOptions, validateShareOptions } from './share-options.js';
@@ -49,6 +52,18 @@ export interface LocalSealedRoot extends SealableRoot {
    * @throws ConflictError (ERR_CONFLICT) when another rekey is under way or the seal file changed since it was opened.
    */
   rekey(currentShares: readonly string[], options: ShareOptions): Promise<string[]>;
+  /** Root key numbers in the seal file: 1, then one per rotate-root. */
+  readonly rootKeys: readonly number[];
+  /**
+   * A RootOfTrust over root key `n` (SealedError while sealed, like the root itself).
+   * @throws NotFoundError (ERR_NOT_FOUND) when the seal file has no root key `n`.
+   */
+  rootKeyView(n: number): RootOfTrust;
+  /**
+   * rotate-root: a new random root key, sealed under the same unseal key into the seal file (replaced atomically).
+   * @throws SealedError while sealed; ConflictError when the seal file changed since it was opened or a rekey runs.
+   */
+  addRootKey(): Promise<number>;
 }
 
 class SealedRoot implements LocalSealedRoot {
@@ -57,7 +72,7 @@ class SealedRoot implements LocalSealedRoot {
   #seal: SealFile;
   /** The seal file's text as this root last read or wrote it, to notice another writer before a rekey. */
   #text: string;
-  #rootKey: SecretBytes | null = null;
+  #opened: OpenedSeal | null = null;
   #attempt: UnsealAttempt | null = null;
   /** Bumped by seal() and resetUnseal(): an unseal combining shares across a bump is discarded. */
   #epoch = 0;
@@ -75,7 +90,7 @@ class SealedRoot implements LocalSealedRoot {
 
   status(): SealStatus {
     return {
-      sealed: this.#rootKey === null,
+      sealed: this.#opened === null,
       threshold: this.#seal.threshold,
       shares: this.#seal.shares,
       progress: this.#attempt?.size ?? 0,
@@ -84,16 +99,57 @@ class SealedRoot implements LocalSealedRoot {
   }
 
   async wrap(plaintext: SecretBytes, aad: Uint8Array): Promise<Uint8Array> {
-    return wrapKey(this.#unsealedKey(), plaintext, aad);
+    return wrapKey(this.#unsealedKey(1), plaintext, aad);
   }
 
   async unwrap(wrapped: Uint8Array, aad: Uint8Array): Promise<SecretBytes> {
-    return unwrapKey(this.#unsealedKey(), wrapped, aad);
+    return unwrapKey(this.#unsealedKey(1), wrapped, aad);
   }
 
-  #unsealedKey(): SecretBytes {
-    if (this.#rootKey === null) throw new SealedError(SEALED_MESSAGE);
-    return this.#rootKey;
+  get rootKeys(): readonly number[] {
+    return [1, ...(this.#seal.rootKeys ?? []).map((e) => e.rootKey)];
+  }
+
+  rootKeyView(n: number): RootOfTrust {
+    if (!this.rootKeys.includes(n)) throw new NotFoundError(`The seal file has no root key ${n}.`);
+    return {
+      kind: 'local-sealed',
+      wrap: async (plaintext, aad) => wrapKey(this.#unsealedKey(n), plaintext, aad),
+      unwrap: async (wrapped, aad) => unwrapKey(this.#unsealedKey(n), wrapped, aad),
+    };
+  }
+
+  async addRootKey(): Promise<number> {
+    const opened = this.#opened;
+    if (opened === null) throw new SealedError(SEALED_MESSAGE);
+    if (this.#rekeying) throw new ConflictError('A rekey is under way; add the root key after it.');
+    this.#rekeying = true;
+    const key = randomSecret(ROOT_KEY_BYTES);
+    try {
+      const seal = this.#seal;
+      const { text: onDisk } = await readSealFile(this.#file);
+      if (onDisk !== this.#text) throw new ConflictError('The seal file changed since DataDefender opened it; restart DataDefender before rotating the root. Nothing was changed.');
+      const n = this.rootKeys.length + 1;
+      const entry = sealRootKey(opened.unsealKey, seal, n, key, new Date().toISOString());
+      const next: SealFile = { ...seal, rootKeys: [...(seal.rootKeys ?? []), entry] };
+      this.#text = await replaceSealFile(this.#file, next);
+      this.#seal = next;
+      if (this.#opened === opened) opened.rootKeys.set(n, key);
+      else key.destroy();
+      return n;
+    } catch (err) {
+      key.destroy();
+      throw err;
+    } finally {
+      this.#rekeying = false;
+    }
+  }
+
+  #unsealedKey(n: number): SecretBytes {
+    const key = this.#opened?.rootKeys.get(n);
+    if (this.#opened === null) throw new SealedError(SEALED_MESSAGE);
+    if (key === undefined) throw new NotFoundError(`The seal file has no root key ${n}.`);
+    return key;
   }
 
   /** Parses `text` and checks it is a share of this seal's current share set; the caller owns the returned bytes. */
@@ -117,7 +173,7 @@ class SealedRoot implements LocalSealedRoot {
   }
 
   async submitShare(share: string, nonce?: string): Promise<SealStatus> {
-    if (this.#rootKey !== null) throw new ConflictError('DataDefender is already unsealed.');
+    if (this.#opened !== null) throw new ConflictError('DataDefender is already unsealed.');
     if (nonce !== undefined && typeof nonce !== 'string') throw new ValidationError('The unseal nonce must be a string.');
     const current = this.#attempt;
     if (current === null && nonce !== undefined) {
@@ -139,22 +195,22 @@ class SealedRoot implements LocalSealedRoot {
     this.#attempt = null;
     const shares = attempt.take();
     const epoch = this.#epoch;
-    let rootKey: SecretBytes | null;
+    let opened: OpenedSeal | null;
     try {
-      rootKey = await recoverRootKey(this.#seal, shares);
+      opened = await openSeal(this.#seal, shares);
     } finally {
       for (const s of shares) s.fill(0);
     }
-    if (rootKey === null) {
+    if (opened === null) {
       throw new ValidationError(
         `The ${shares.length} shares submitted do not unseal this seal: at least one of them is wrong (which one cannot be told). The unseal attempt was reset; submit ${this.#seal.threshold} shares again.`,
       );
     }
-    if (epoch !== this.#epoch || this.#rootKey !== null) {
-      rootKey.destroy();
+    if (epoch !== this.#epoch || this.#opened !== null) {
+      destroyOpenedSeal(opened);
       throw new ConflictError('The root was sealed, or the unseal attempt reset, while the shares were being combined; nothing was unsealed.');
     }
-    this.#rootKey = rootKey;
+    this.#opened = opened;
     return this.status();
   }
 
@@ -166,8 +222,8 @@ class SealedRoot implements LocalSealedRoot {
   }
 
   seal(): void {
-    this.#rootKey?.destroy();
-    this.#rootKey = null;
+    if (this.#opened !== null) destroyOpenedSeal(this.#opened);
+    this.#opened = null;
     this.#attempt?.destroy();
     this.#attempt = null;
     this.#epoch++;
@@ -192,8 +248,8 @@ class SealedRoot implements LocalSealedRoot {
         }
         parsed.push(bytes);
       }
-      const rootKey = await recoverRootKey(seal, parsed);
-      if (rootKey === null) {
+      const current = await openSeal(seal, parsed);
+      if (current === null) {
         throw new ValidationError('The current shares given do not unseal this seal: at least one of them is wrong (which one cannot be told). Nothing was changed.');
       }
       try {
@@ -201,21 +257,36 @@ class SealedRoot implements LocalSealedRoot {
         if (onDisk !== this.#text || this.#seal !== seal) {
           throw new ConflictError('The seal file changed since DataDefender opened it; restart DataDefender before rekeying. Nothing was changed.');
         }
-        const next = await sealWithNewShares(rootKey, {
-          ...seal,
-          generation: seal.generation + 1,
-          threshold,
-          shares,
-          rekeyedAt: new Date().toISOString(),
-        });
+        const { sealedRoot: _sealedRoot, rootKeys: entries = [], ...header } = seal;
+        const next = await sealWithNewShares(
+          current.rootKeys.get(1)!,
+          { ...header, generation: seal.generation + 1, threshold, shares, rekeyedAt: new Date().toISOString() },
+          { keys: current.rootKeys, entries },
+        );
+        // While unsealed, the unseal key kept for rotate-root must be the new one.
+        let reopened: OpenedSeal | null = null;
+        if (this.#opened !== null) {
+          const fresh = next.shares.slice(0, threshold).map((t) => parseShare(t).bytes);
+          reopened = await openSeal(next.seal, fresh);
+          for (const b of fresh) b.fill(0);
+        }
         this.#text = await replaceSealFile(this.#file, next.seal);
         this.#seal = next.seal;
+        if (reopened !== null) {
+          for (const k of reopened.rootKeys.values()) k.destroy();
+          if (this.#opened !== null) {
+            this.#opened.unsealKey.destroy();
+            this.#opened.unsealKey = reopened.unsealKey;
+          } else {
+            reopened.unsealKey.destroy();
+          }
+        }
         // An attempt under way holds shares of the replaced set: it ends.
         this.#attempt?.destroy();
         this.#attempt = null;
         return next.shares;
       } finally {
-        rootKey.destroy();
+        destroyOpenedSeal(current);
       }
     } finally {
       for (const b of parsed) b.fill(0);

@@ -7,7 +7,10 @@
 //     "threshold": M, "shares": N,
 //     "sealedRoot": "<base64>",     crypto/key-wrap v1 (AES-256-GCM) of the 32-byte root key under the unseal key,
 //                                   AAD = sealAad(...) below: binds format, version, id, generation, threshold, shares
-//     "createdAt": "<ISO 8601>", "rekeyedAt": "<ISO 8601>" | null }
+//     "createdAt": "<ISO 8601>", "rekeyedAt": "<ISO 8601>" | null,
+//     "rootKeys": [ { "rootKey": 2, "sealedRoot": "<base64>", "createdAt": "<ISO 8601>" }, ... ] }   (optional)
+//                                   further root key generations (rotate-root), sealed under the same unseal key with
+//                                   AAD = rootKeyAad(header, n); the root key of "sealedRoot" is root key 1
 //
 // Invariants: the file holds neither the root key nor the unseal key in clear (only the GCM ciphertext of the root
 // key; the unseal key exists only as shares held by operators); it is created exclusively (never overwritten) with
@@ -24,7 +27,7 @@ export const SEAL_VERSION = 1;
 /** crypto/key-wrap v1 of a 32-byte key: format byte, 12-byte IV, 32 bytes, 16-byte tag. */
 const SEALED_ROOT_BYTES = 1 + 12 + 32 + 16;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const KEYS = ['format', 'version', 'id', 'generation', 'threshold', 'shares', 'sealedRoot', 'createdAt', 'rekeyedAt'] as const;
+const KEYS = ['format', 'version', 'id', 'generation', 'threshold', 'shares', 'sealedRoot', 'createdAt', 'rekeyedAt', 'rootKeys'] as const;
 
 export interface SealFile {
   format: typeof SEAL_FORMAT;
@@ -36,10 +39,19 @@ export interface SealFile {
   sealedRoot: string;
   createdAt: string;
   rekeyedAt: string | null;
+  /** Root keys 2, 3, ... (rotate-root), in order; absent when there is only root key 1. */
+  rootKeys?: SealedRootKey[];
 }
 
-/** Everything of a seal but the sealed root: what the AAD binds. */
-export type SealHeader = Omit<SealFile, 'sealedRoot'>;
+/** A further root key generation in the seal file. */
+export interface SealedRootKey {
+  rootKey: number;
+  sealedRoot: string;
+  createdAt: string;
+}
+
+/** Everything of a seal but the sealed roots: what the AAD binds. */
+export type SealHeader = Omit<SealFile, 'sealedRoot' | 'rootKeys'>;
 
 /**
  * The associated data of the sealed root: format label, version, id, generation, threshold and shares, NUL-separated
@@ -47,6 +59,11 @@ export type SealHeader = Omit<SealFile, 'sealedRoot'>;
  */
 export function sealAad(h: SealHeader): Buffer {
   return Buffer.from([`${SEAL_FORMAT}/v${h.version}`, h.id, h.generation, h.threshold, h.shares].join('\0'), 'utf8');
+}
+
+/** The associated data of root key `rootKey` (>= 2): the seal's AAD and the root key number. Throws nothing. */
+export function rootKeyAad(h: SealHeader, rootKey: number): Buffer {
+  return Buffer.concat([sealAad(h), Buffer.from(`\0root-key\0${rootKey}`, 'utf8')]);
 }
 
 const isIsoTime = (v: unknown): v is string => typeof v === 'string' && !Number.isNaN(Date.parse(v)) && new Date(v).toISOString() === v;
@@ -89,6 +106,7 @@ export function parseSealFile(text: string, name: string): SealFile {
   }
   if (!isIsoTime(v.createdAt)) throw bad('its creation time is not an ISO 8601 time');
   if (v.rekeyedAt !== null && !isIsoTime(v.rekeyedAt)) throw bad('its rekey time is neither null nor an ISO 8601 time');
+  const rootKeys = v.rootKeys === undefined ? undefined : parseRootKeys(v.rootKeys, bad);
   return {
     format: SEAL_FORMAT,
     version: SEAL_VERSION,
@@ -99,7 +117,23 @@ export function parseSealFile(text: string, name: string): SealFile {
     sealedRoot,
     createdAt: v.createdAt,
     rekeyedAt: v.rekeyedAt as string | null,
+    ...(rootKeys === undefined ? {} : { rootKeys }),
   };
+}
+
+function parseRootKeys(value: unknown, bad: (why: string) => ValidationError): SealedRootKey[] {
+  if (!Array.isArray(value) || value.length === 0) throw bad('its rootKeys is not a non-empty list');
+  return value.map((entry: unknown, i) => {
+    const e = entry as Record<string, unknown>;
+    if (typeof e !== 'object' || e === null || Object.keys(e).some((k) => !['rootKey', 'sealedRoot', 'createdAt'].includes(k))) throw bad('a rootKeys entry is malformed');
+    if (e.rootKey !== i + 2) throw bad('its rootKeys are not numbered 2, 3, ... in order');
+    const sealed = e.sealedRoot;
+    if (typeof sealed !== 'string' || Buffer.from(sealed, 'base64').toString('base64') !== sealed || Buffer.from(sealed, 'base64').length !== SEALED_ROOT_BYTES) {
+      throw bad('a rootKeys entry is not a base64 sealed 256-bit key');
+    }
+    if (!isIsoTime(e.createdAt)) throw bad('a rootKeys entry has no ISO 8601 creation time');
+    return { rootKey: i + 2, sealedRoot: sealed, createdAt: e.createdAt };
+  });
 }
 
 /** The exact text written for `seal` (stable field order). Throws nothing. */

@@ -27,6 +27,14 @@ export function gcmMechanism(iv: Buffer, callerAad: Uint8Array): { mechanism: nu
   const aad = Buffer.alloc(1 + callerAad.length);
   aad[0] = FORMAT_V1;
   aad.set(callerAad, 1);
+  return gcmParams(iv, aad);
+}
+
+/**
+ * CKM_AES_GCM over a 96-bit `iv` (written back by modules that generate their own: read it after the call) with
+ * associated data `aad` as given and a 128-bit tag. Shared with the HSM key store (adapters/hsm-key-store).
+ */
+export function gcmParams(iv: Buffer, aad: Buffer): { mechanism: number; parameter: GcmParams } {
   // CK_GCM_PARAMS (PKCS#11 v2.40 / 3.0 layout with ulIvBits): pIv, ulIvLen, ulIvBits, pAAD, ulAADLen, ulTagBits.
   const parameter: GcmParams = { type: pkcs11js.CK_PARAMS_GCM, iv, ivBits: IV_BYTES * 8, aad, tagBits: TAG_BYTES * 8 };
   return { mechanism: pkcs11js.CKM_AES_GCM, parameter };

@@ -1,23 +1,23 @@
-// The sessions one connection of the pkcs11 root of trust lends to operations, with the slot and key handles they
-// go with.
+// The sessions one connection of the pkcs11 root of trust (or of an HSM key store) lends to operations, with the
+// slot and key handles they go with (`K`: the root key's handle, or a key store's handle cache).
 // Invariants: a session serves one operation at a time (PKCS#11 allows one active operation per session); a session
 // is handed to the first waiter when it comes back (FIFO, so no operation starves); once discarded, the pool lends
 // nothing more, wakes every waiter with null (they go and reconnect) and drops sessions that come back — the
 // module's re-initialization or the adapter's close() closes them.
 import type { Handle } from 'pkcs11js';
 
-export class SessionPool {
+export class SessionPool<K = Handle> {
   readonly generation: number;
   readonly slot: Handle;
   readonly slotId: bigint;
-  readonly key: Handle;
+  readonly key: K;
   /** Every session of the pool, lent or not. */
   readonly sessions: readonly Handle[];
   readonly #free: Handle[];
   readonly #waiters: Array<(session: Handle | null) => void> = [];
   #open = true;
 
-  constructor(init: { generation: number; slot: Handle; slotId: bigint; key: Handle; sessions: Handle[] }) {
+  constructor(init: { generation: number; slot: Handle; slotId: bigint; key: K; sessions: Handle[] }) {
     this.generation = init.generation;
     this.slot = init.slot;
     this.slotId = init.slotId;

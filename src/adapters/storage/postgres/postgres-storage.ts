@@ -5,8 +5,10 @@
  * - Every connection starts with search_path = the configured schema (created if missing), so several
  *   deployments or test runs can share one database in separate schemas.
  * - int8 (BIGINT/BIGSERIAL: epoch-millisecond times and the audit sequence) is parsed as a JS number, per pool.
- * - Audit appends lock audit_events (EXCLUSIVE: plain reads continue) until commit, so the sequence order
- *   readers page by is the commit order and no event can appear behind a reader's afterSequence.
+ * - Audit appends take no table lock: each server process appends its own hash chain (one appender per chain,
+ *   audit-log.ts), so servers on one database never wait for each other; the global `sequence` orders events for
+ *   search but a reader paging by it may see a later commit with a smaller sequence; the verifier and exports read
+ *   per chain, by (chain_id, chain_seq), which is gap-free in commit order.
  * - Migrations run under Kysely's advisory lock: servers starting together apply each migration once.
  * - An idle client's connection error never crashes the process; the next query reconnects or fails
  *   with DependencyError.
@@ -147,9 +149,8 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
   const dialect: StorageDialect = {
     kind: 'postgres',
     classifyError: classifyPostgresError,
-    lockAuditAppend: async (trx) => {
-      await sql`lock table audit_events in exclusive mode`.execute(trx);
-    },
+    // No lock: one appender per chain (see the header).
+    lockAuditAppend: async () => {},
     lockPrincipal: async (trx, id) =>
       (await trx.selectFrom('principals').select('id').where('id', '=', id).forUpdate().executeTakeFirst()) !== undefined,
     jsonTextArray: (column) => sql<string>`coalesce(json_agg(${column})::text, '[]')`,

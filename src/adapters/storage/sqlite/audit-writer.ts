@@ -3,7 +3,10 @@
  * events — an fsync with synchronous=FULL — never blocks the event loop that serves requests.
  * Invariants: `append` resolves only after the batch's COMMIT returned in the writer (the events are on disk);
  * batches are committed in arrival order, those that arrived during the previous commit together in one
- * BEGIN IMMEDIATE transaction (so sequence order is commit order and one fsync serves many requests); a failed or dead writer rejects every pending and later append with DependencyError.
+ * BEGIN IMMEDIATE transaction (so sequence order is commit order and one fsync serves many requests); a failed or
+ * dead writer rejects every pending and later append with DependencyError. A failed transaction rolls back whole: a
+ * batch of chained events is all on disk or none of it, and every later append of a chain that failed is refused
+ * (the audit log starts a new chain, audit-log.ts), so appends can be pipelined without ever leaving a gap.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -16,6 +19,7 @@ export type AuditRow = Omit<AuditEventsTable, 'sequence'>;
 const COLUMNS = [
   'event_id', 'event_time', 'event_name', 'event_source', 'request_id', 'principal', 'credential',
   'source_ip', 'user_agent', 'resource', 'outcome', 'error_code', 'read_only', 'details',
+  'chain_id', 'chain_seq', 'prev_hash', 'hash', 'record',
 ] as const satisfies ReadonlyArray<keyof AuditRow>;
 
 /** The writer thread's code (plain CommonJS, evaluated by the Worker: the same in the build and under tests). */
@@ -28,6 +32,8 @@ db.pragma('synchronous = FULL');
 const insert = db.prepare('insert into audit_events (' + workerData.columns.join(', ') + ') values (' +
   workerData.columns.map(() => '?').join(', ') + ')');
 const appendAll = db.transaction((batches) => { for (const rows of batches) for (const row of rows) insert.run(row); });
+// Chains with a failed append: later appends of their events are refused, so no chain gets a gap.
+const poisoned = new Set();
 // Group commit at the writer: every batch that arrived while the previous COMMIT was running goes into one
 // transaction (messages are delivered before the setImmediate callback runs).
 let waiting = [];
@@ -35,12 +41,18 @@ parentPort.on('message', (message) => {
   if (waiting.push(message) === 1) setImmediate(commit);
 });
 function commit() {
-  const group = waiting;
+  const group = [];
+  for (const m of waiting) {
+    if (m.chains.some((c) => poisoned.has(c))) parentPort.postMessage({ id: m.id, ok: false, error: 'CHAIN_ABANDONED' });
+    else group.push(m);
+  }
   waiting = [];
+  if (group.length === 0) return;
   try {
     appendAll.immediate(group.map((m) => m.rows));
     for (const m of group) parentPort.postMessage({ id: m.id, ok: true });
   } catch (err) {
+    for (const m of group) for (const c of m.chains) poisoned.add(c);
     for (const m of group) parentPort.postMessage({ id: m.id, ok: false, error: String(err && err.code || 'SQLITE_ERROR') });
   }
 }
@@ -85,7 +97,8 @@ export function startAuditWriter(options: { file: string; busyTimeoutMs: number 
       const id = nextId++;
       const done = new Promise<void>((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker.postMessage({ id, rows: rows.map((r) => COLUMNS.map((c) => r[c])) });
+        const chains = [...new Set(rows.map((r) => r.chain_id).filter((c): c is string => c !== null))];
+        worker.postMessage({ id, chains, rows: rows.map((r) => COLUMNS.map((c) => r[c])) });
       });
       const tracked = done.then(
         () => void inflight.delete(tracked),

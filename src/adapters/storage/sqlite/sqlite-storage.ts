@@ -166,6 +166,8 @@ export async function openSqliteStorage(options: { file: string }): Promise<Stor
   const writer = startAuditWriter({ file: realPath, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS });
   return {
     ...storage,
+    // The writer commits in order and refuses appends behind a failure of the same chain (audit-writer.ts).
+    orderedAppends: true,
     append: (events) => writer.append(events.map(auditEventToRow)),
     async close() {
       await writer.close();

@@ -177,8 +177,10 @@ export const CRYPTO_OPERATIONS = {
   GenerateRandom: operation<{ NumberOfBytes?: number; CustomKeyStoreId?: string }>(
     { NumberOfBytes: optional(int(LIMITS.randomBytes.min, LIMITS.randomBytes.max)), CustomKeyStoreId: optional(str({ min: 1, max: 64 })) },
     async (service, ctx, i) => {
-      if (i.CustomKeyStoreId !== undefined) throw new UnsupportedError('Custom key stores are not supported.');
       if (i.NumberOfBytes === undefined) throw new ValidationError('NumberOfBytes is required.');
+      if (i.CustomKeyStoreId !== undefined) {
+        return { Plaintext: (await service.customKeyStores.generateRandom(ctx, i.CustomKeyStoreId, i.NumberOfBytes)).toString('base64') };
+      }
       const random = await service.crypto.generateRandom(ctx, i.NumberOfBytes);
       return { Plaintext: random.toString('base64') };
     },

@@ -13,17 +13,12 @@ import { POLICY_OPERATIONS } from './policies.js';
 import { KEY_OPERATIONS } from './keys.js';
 import { ROTATION_OPERATIONS } from './rotation.js';
 import { TAG_OPERATIONS } from './tags.js';
+import { CUSTOM_KEY_STORE_OPERATIONS } from './custom-key-stores.js';
 
 /** AWS KMS operations DataDefender answers with UnsupportedOperationException, and why. */
 export const NOT_OFFERED: Readonly<Record<string, string>> = {
   ReplicateKey: 'Multi-Region keys are not supported.',
   UpdatePrimaryRegion: 'Multi-Region keys are not supported.',
-  CreateCustomKeyStore: 'Custom key stores are not supported; DataDefender roots its keys in its own root of trust.',
-  DescribeCustomKeyStores: 'Custom key stores are not supported; DataDefender roots its keys in its own root of trust.',
-  UpdateCustomKeyStore: 'Custom key stores are not supported; DataDefender roots its keys in its own root of trust.',
-  DeleteCustomKeyStore: 'Custom key stores are not supported; DataDefender roots its keys in its own root of trust.',
-  ConnectCustomKeyStore: 'Custom key stores are not supported; DataDefender roots its keys in its own root of trust.',
-  DisconnectCustomKeyStore: 'Custom key stores are not supported; DataDefender roots its keys in its own root of trust.',
   GetKeyLastUsage: 'GetKeyLastUsage is not supported; use the audit trail.',
 };
 
@@ -42,5 +37,6 @@ export const AWS_OPERATIONS: Readonly<Record<string, AwsOperation>> = {
   ...GRANT_OPERATIONS,
   ...POLICY_OPERATIONS,
   ...IMPORT_OPERATIONS,
+  ...CUSTOM_KEY_STORE_OPERATIONS,
   ...Object.fromEntries(Object.entries(NOT_OFFERED).map(([name, reason]) => [name, unsupported(reason)])),
 };

@@ -58,8 +58,8 @@ export const KEY_OPERATIONS = {
     },
     async (service, ctx, i) => {
       if (i.MultiRegion) throw unsupported('Multi-Region keys are not supported.');
-      if (i.CustomKeyStoreId !== undefined || i.XksKeyId !== undefined) throw unsupported('Custom key stores are not supported.');
-      if (i.Origin !== undefined && i.Origin !== 'AWS_KMS' && i.Origin !== 'EXTERNAL') throw unsupported(`Origin ${i.Origin} is not supported.`);
+      if (i.XksKeyId !== undefined || i.Origin === 'EXTERNAL_KEY_STORE') throw unsupported('External key stores (XKS) are not supported.');
+      // AWS: Origin AWS_CLOUDHSM and CustomKeyStoreId go together (core: ValidationException otherwise).
       if (i.KeySpec !== undefined && i.CustomerMasterKeySpec !== undefined) {
         throw new ValidationError('You cannot specify KeySpec and CustomerMasterKeySpec in the same request.');
       }
@@ -73,7 +73,8 @@ export const KEY_OPERATIONS = {
         ...optionalField('description', i.Description),
         ...(i.Tags === undefined ? {} : { tags: tagMap(i.Tags) }),
         ...optionalField('policy', i.Policy),
-        ...(i.Origin === 'EXTERNAL' ? { origin: 'EXTERNAL' as const } : {}),
+        ...(i.Origin === 'EXTERNAL' || i.Origin === 'AWS_CLOUDHSM' ? { origin: i.Origin } : {}),
+        ...optionalField('customKeyStoreId', i.CustomKeyStoreId),
         ...optionalField('bypassPolicyLockoutSafetyCheck', i.BypassPolicyLockoutSafetyCheck),
       });
       return { KeyMetadata: keyMetadata(key) };

@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { KeyService } from '../../../core/key-service.js';
 import type { RootOperations } from '../../../core/root-operations.js';
-import { SCHEMAS } from '../schemas.js';
 import { handle, operation } from '../rest-context.js';
-import { queryInteger } from '../../../http/query.js';
 
 export interface HealthReport {
   /** `sealed`: the root of trust is sealed; `degraded`: the audit trail or the root of trust cannot serve. */
@@ -16,7 +14,7 @@ export interface HealthReport {
   audit: 'ok' | 'unavailable';
 }
 
-/** Health (public), caller identity, and the audit trail. */
+/** Health (public), caller identity and status (the audit trail's routes are in audit.ts). */
 export function systemRoutes(app: FastifyInstance, service: KeyService, root: RootOperations, health: () => Promise<HealthReport>): void {
   app.get('/v1/health', { config: { public: true } }, async (_request, reply) => {
     const report = await health();
@@ -44,10 +42,4 @@ export function systemRoutes(app: FastifyInstance, service: KeyService, root: Ro
       };
     }),
   ));
-
-  app.get('/v1/audit/events', operation('LookupEvents', { querystring: SCHEMAS.auditQuery }), handle(async (ctx, request) => {
-    const q = request.query as { after?: string; limit?: string };
-    const events = await service.auditTrail.read(ctx, { afterSequence: queryInteger(q.after) ?? 0, limit: Math.min(queryInteger(q.limit) ?? 100, 1000) });
-    return { events };
-  }));
 }
