@@ -55,7 +55,7 @@ export async function coreFixture(options: { auditTimeoutMs?: number; dualContro
   const root = await openLocalRootOfTrust(join(dir, 'root.key'));
   const clock = manualClock();
   const { sink, faults } = faultySink(storage);
-  const audit = createAuditLog({ sink, timeoutMs: options.auditTimeoutMs ?? 200 });
+  const audit = createAuditLog({ sink, timeoutMs: options.auditTimeoutMs ?? 1500 });
   const service = createKeyService({
     storage,
     root,

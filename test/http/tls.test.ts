@@ -176,6 +176,13 @@ describe('server TLS policy', () => {
     expect(options).not.toHaveProperty('ca');
   });
 
+  it('sets the mutual TLS modes: off, optional (default with a CA), required; CRLs passed through', () => {
+    expect(serverTlsOptions({ certPem: 'c', keyPem: 'k', caPem: 'ca', clientAuth: 'off' })).not.toHaveProperty('requestCert');
+    expect(serverTlsOptions({ certPem: 'c', keyPem: 'k', caPem: 'ca' })).toMatchObject({ ca: 'ca', requestCert: true, rejectUnauthorized: false });
+    expect(serverTlsOptions({ certPem: 'c', keyPem: 'k', caPem: 'ca', crlPems: ['crl'], clientAuth: 'required' })).toMatchObject({ ca: 'ca', crl: ['crl'], requestCert: true, rejectUnauthorized: true });
+    expect(() => serverTlsOptions({ certPem: 'c', keyPem: 'k', clientAuth: 'required' })).toThrow(expect.objectContaining({ code: 'ERR_VALIDATION' }));
+  });
+
   it('exports the security headers', () => {
     expect(SECURITY_HEADERS).toEqual({
       'strict-transport-security': 'max-age=63072000; includeSubDomains',

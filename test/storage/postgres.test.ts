@@ -116,8 +116,8 @@ describe('PostgreSQL storage specifics', () => {
       );
       expect(tables.map((t) => t.table_name)).toEqual(
         [
-          'access_keys', 'aliases', 'approvals', 'audit_events', 'client_certificates', 'datadefender_migration', 'datadefender_migration_lock',
-          'grants', 'key_versions', 'keys', 'policies', 'principal_policies', 'principals', 'tokens',
+          'access_keys', 'aliases', 'approvals', 'audit_checkpoints', 'audit_events', 'audit_keys', 'client_certificates', 'custom_key_store_keys', 'custom_key_stores', 'datadefender_migration', 'datadefender_migration_lock',
+          'grants', 'key_versions', 'keys', 'pki_authorities', 'pki_certificates', 'policies', 'principal_policies', 'principals', 'root_generations', 'root_migrations', 'root_ring', 'tokens',
         ],
       );
       const { rows } = await (await admin()).query(`select name from "${h.schema}".datadefender_migration`);
@@ -126,6 +126,10 @@ describe('PostgreSQL storage specifics', () => {
         { name: '0002-key-policies-and-grants' },
         { name: '0003-imported-key-material' },
         { name: '0004-identity-and-approvals' },
+        { name: '0005-root-ring' },
+        { name: '0006-custom-key-stores' },
+        { name: '0007-audit-chain' },
+        { name: '0008-pki' },
       ]);
       const { rows: indexes } = await (await admin()).query<{ indexname: string }>('select indexname from pg_indexes where schemaname = $1', [h.schema]);
       expect(indexes.map((i) => i.indexname)).toEqual(

@@ -97,6 +97,10 @@ describe('SQLite storage specifics', () => {
           { name: '0002-key-policies-and-grants' },
           { name: '0003-imported-key-material' },
           { name: '0004-identity-and-approvals' },
+          { name: '0005-root-ring' },
+          { name: '0006-custom-key-stores' },
+          { name: '0007-audit-chain' },
+          { name: '0008-pki' },
         ]);
         const tables = raw.prepare("select name from sqlite_master where type = 'table' order by name").pluck().all();
         expect(tables).toEqual(

@@ -6,6 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AnyDb } from '../../src/adapters/storage/migrations.js';
+import { createAuditChain } from '../../src/audit/audit-chain.js';
 import type { AuditEvent } from '../../src/ports/audit-sink.js';
 import type {
   AccessKeyRecord,
@@ -1467,19 +1468,74 @@ export function storageContract(kind: Storage['kind'], newHarness: StorageHarnes
         expect(read.map((e) => e.requestId)).toEqual(events.map((e) => e.requestId));
       });
 
-      it('keeps each batch contiguous and in order when two instances append concurrently', async () => {
+      it('keeps each chain gap-free and in order when two instances append their own chains concurrently (no shared lock)', async () => {
         const other = await harness.open();
+        const chains = [createAuditChain(), createAuditChain()];
         const batches = range(1, 12).map((b) => range(1, 5).map((i) => makeEvent({ requestId: `b${b}-${i}` })));
-        await Promise.all(batches.map((batch, i) => (i % 2 ? storage : other).append(batch)));
-        const read = await other.readAudit({ limit: 1_000 });
-        expect(read).toHaveLength(60);
-        for (let i = 0; i < read.length; i += 5) {
-          const chunk = read.slice(i, i + 5).map((e) => e.requestId);
-          const b = chunk[0]!.split('-')[0];
-          expect(chunk).toEqual(range(1, 5).map((n) => `${b}-${n}`));
+        // Link in order per chain (as the single appender does), then append concurrently from two instances.
+        const linked = batches.map((batch, i) => chains[i % 2]!.link(batch));
+        await Promise.all(linked.map((batch, i) => (i % 2 ? storage : other).append(batch)));
+        for (const chain of chains) {
+          const { chainId } = chain.head();
+          const read = await other.readChain(chainId, { limit: 1_000 });
+          expect(read.map((e) => e.sequence)).toEqual(range(1, 30));
+          for (let i = 1; i < read.length; i++) expect(read[i]!.previousHash).toBe(read[i - 1]!.hash);
+          const page = await storage.readChain(chainId, { afterSequence: 10, limit: 5 });
+          expect(page.map((e) => e.sequence)).toEqual(range(11, 15));
         }
-        const seqs = read.map((e) => e.sequence);
-        expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+        const summaries = await storage.listChains();
+        expect(summaries.map((c) => c.chainId).sort()).toEqual(chains.map((c) => c.head().chainId).sort());
+        expect(summaries.every((c) => c.firstSequence === 1 && c.lastSequence === 30 && c.events === 30)).toBe(true);
+        const all = await storage.readAudit({ limit: 1_000 });
+        expect(all).toHaveLength(60);
+        expect(all.every((e) => e.chain !== undefined)).toBe(true);
+      });
+
+      it('round-trips a chained event: the record text exactly, and the search filters', async () => {
+        const chain = createAuditChain();
+        const events = chain.link([
+          makeEvent({ eventName: 'Encrypt', requestId: 'find-me', details: { note: '日本語 🧾' } }),
+          makeEvent({ eventName: 'Decrypt', outcome: 'denied', errorCode: 'ERR_ACCESS_DENIED' }),
+        ]);
+        await storage.append(events);
+        const [first] = await storage.readChain(chain.head().chainId, { limit: 10 });
+        expect(first).toEqual(events[0]!.chain);
+        const [found] = await storage.readAudit({ limit: 10, requestId: 'find-me' });
+        expect(found!.eventName).toBe('Encrypt');
+        // Stored once, in the record: the details read back are the event's.
+        expect(found!.details).toEqual({ note: '日本語 🧾' });
+        expect((await storage.readAudit({ limit: 10, outcome: 'denied' })).map((e) => e.eventName)).toEqual(['Decrypt']);
+        expect((await storage.readAudit({ limit: 10, eventName: 'Decrypt', principal: events[1]!.principal })).map((e) => e.requestId)).toEqual([events[1]!.requestId]);
+        expect(await storage.readAudit({ limit: 10, from: new Date(Date.now() + 86_400_000) })).toEqual([]);
+      });
+
+      it('refuses a second event at the same chain position', async () => {
+        const chain = createAuditChain(() => 'fixed-chain');
+        const [e] = chain.link([makeEvent()]);
+        await storage.append([e!]);
+        await expect(storage.append([{ ...e!, eventId: randomUUID() }])).rejects.toBeDefined();
+        expect(await storage.readChain('fixed-chain', { limit: 10 })).toHaveLength(1);
+      });
+
+      it('stores checkpoints once per chain position and lists them in order', async () => {
+        const cp = (chainId: string, sequence: number) => ({ chainId, sequence, hash: 'a'.repeat(64), time: at(1, 2), keyId: 'audit-signing-1', payload: `{"s":${sequence}}`, signature: 'c2ln' });
+        await storage.appendCheckpoint(cp('b', 5));
+        await storage.appendCheckpoint(cp('a', 10));
+        await storage.appendCheckpoint(cp('a', 2));
+        await expect(storage.appendCheckpoint(cp('a', 2))).rejects.toMatchObject({ code: 'ERR_ALREADY_EXISTS' });
+        expect((await storage.listCheckpoints()).map((c) => `${c.chainId}${c.sequence}`)).toEqual(['a2', 'a10', 'b5']);
+        expect(await storage.listCheckpoints({ chainId: 'b' })).toEqual([cp('b', 5)]);
+      });
+
+      it('stores audit keys once per id, bytes intact', async () => {
+        const key = { id: 'audit-signing-1', purpose: 'signing' as const, algorithm: 'ED25519', publicKey: new Uint8Array(randomBytes(44)), wrapped: new Uint8Array(randomBytes(80)), createdAt: at(1, 1) };
+        await storage.createAuditKey(key);
+        await storage.createAuditKey({ ...key, id: 'audit-hmac-1', purpose: 'hmac', algorithm: 'HMAC_SHA_256', publicKey: null, createdAt: at(1, 3) });
+        await expect(storage.createAuditKey(key)).rejects.toMatchObject({ code: 'ERR_ALREADY_EXISTS' });
+        const keys = await storage.listAuditKeys();
+        expect(keys.map((k) => k.id)).toEqual(['audit-signing-1', 'audit-hmac-1']);
+        expect(keys[0]).toEqual(key);
+        expect(keys[1]!.publicKey).toBeNull();
       });
     });
 

@@ -1,0 +1,51 @@
+/**
+ * Who may read, verify and export the audit trail (the role matrix of issue #6): security analysts search and verify
+ * but do not export; compliance officers also export; administrators do both; key users do none. Each read is itself
+ * an audited event.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { context, coreFixture } from '../helpers/core-fixture.js';
+
+let f: Awaited<ReturnType<typeof coreFixture>>;
+beforeEach(async () => {
+  f = await coreFixture();
+});
+afterEach(async () => {
+  await f.close();
+});
+
+const outcome = async (p: Promise<unknown>): Promise<string> => p.then(() => 'allowed', (e: { code?: string }) => e.code ?? 'unknown');
+
+describe('audit trail access', () => {
+  it('follows the role matrix for search, verify and export', async () => {
+    const trail = f.service.auditTrail;
+    const as = (role: string) => context([role], role);
+    const matrix: Record<string, string[]> = {};
+    for (const role of ['administrator', 'security-analyst', 'compliance-officer', 'data-engineer', 'application']) {
+      matrix[role] = [
+        await outcome(trail.read(as(role), { limit: 1 })),
+        await outcome(trail.chains(as(role), 'verify')),
+        await outcome(trail.checkpoints(as(role), 'verify')),
+        await outcome(trail.chainEvents(as(role), 'export', 'x', { afterSequence: 0, limit: 1 })),
+      ];
+    }
+    expect(matrix).toEqual({
+      administrator: ['allowed', 'allowed', 'allowed', 'allowed'],
+      'security-analyst': ['allowed', 'allowed', 'allowed', 'ERR_ACCESS_DENIED'],
+      'compliance-officer': ['allowed', 'allowed', 'allowed', 'allowed'],
+      'data-engineer': ['ERR_ACCESS_DENIED', 'ERR_ACCESS_DENIED', 'ERR_ACCESS_DENIED', 'ERR_ACCESS_DENIED'],
+      application: ['ERR_ACCESS_DENIED', 'ERR_ACCESS_DENIED', 'ERR_ACCESS_DENIED', 'ERR_ACCESS_DENIED'],
+    });
+    const events = await f.storage.readAudit({ limit: 1000 });
+    expect(events.filter((e) => e.eventName === 'ExportAuditTrail').map((e) => e.outcome).sort()).toEqual(['denied', 'denied', 'denied', 'success', 'success']);
+    expect(events.filter((e) => e.eventName === 'VerifyAuditTrail').length).toBe(10);
+  });
+
+  it('computes keyed hashes only with the audit keys, never recording the value', async () => {
+    await expect(f.service.auditTrail.hash(context(['security-analyst'], 'sa'), 'needle')).rejects.toMatchObject({ code: 'ERR_DEPENDENCY' });
+    const events = await f.storage.readAudit({ limit: 1000 });
+    const e = events.find((x) => x.eventName === 'ComputeAuditHash')!;
+    expect(e.details.valueLength).toBe(6);
+    expect(JSON.stringify(events)).not.toContain('needle');
+  });
+});
