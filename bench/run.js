@@ -1,20 +1,24 @@
 // `npm run bench`: every benchmark, each printing ratios against a baseline measured in the same run.
-// `npm run bench -- authorization` (or in-process, audit-append, http-encrypt, pkcs11-wrap, root-encrypt) runs only the ones named.
+// `npm run bench -- authorization` (or in-process, audit-append, audit-chain, http-encrypt, pkcs11-wrap, root-encrypt, mtls) runs only the ones named.
 // Not part of `npm test`. Needs a build (`npm run build`, done by `npm ci`).
 import { benchHttpEncrypt } from './http-encrypt.js';
 import { benchInProcess } from './in-process.js';
 import { benchAuditAppend } from './audit-append.js';
+import { benchAuditChain } from './audit-chain.js';
 import { benchAuthorization } from './authorization.js';
 import { benchPkcs11Wrap } from './pkcs11-wrap.js';
 import { benchRootEncrypt } from './root-encrypt.js';
+import { benchMtls } from './mtls.js';
 
 const BENCHMARKS = {
   'in-process': benchInProcess,
   'audit-append': benchAuditAppend,
+  'audit-chain': benchAuditChain,
   'http-encrypt': benchHttpEncrypt,
   authorization: benchAuthorization,
   'pkcs11-wrap': benchPkcs11Wrap,
   'root-encrypt': benchRootEncrypt,
+  mtls: benchMtls,
 };
 
 const wanted = process.argv.slice(2);
