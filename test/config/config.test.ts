@@ -41,17 +41,18 @@ describe('server configuration', () => {
     expect(() => loadServerConfig({ dev: true }, { DATADEFENDER_DUAL_CONTROL_OPERATIONS: 'Disable Key' })).toThrow(/dualControlOperations/);
   });
 
-  it('accepts the production template, which turns dual control on', () => {
+  it('accepts the production template: dual control on, an HSM root, workers, mutual TLS, verified database TLS', () => {
     const env = Object.fromEntries(
       readFileSync(new URL('../../config/production.env', import.meta.url), 'utf8')
         .split('\n')
-        .filter((line) => /^[A-Z_]+=/.test(line))
+        .filter((line) => /^[A-Z][A-Z0-9_]*=/.test(line))
         .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
     );
-    const config = loadServerConfig({ dev: true }, env);
+    const config = loadServerConfig({}, env);
     expect(config.dualControl).toBe(true);
     expect(config.dualControlOperations).toEqual([...DEFAULT_DUAL_CONTROL_OPERATIONS]);
-    expect(config.databaseUrl).toMatch(/^postgres:/);
+    expect(config.databaseUrl).toMatch(/^postgres:.*sslmode=verify-full/);
+    expect([rootOf(config), config.workers, config.tlsClientAuth]).toEqual(['pkcs11', 4, 'required']);
   });
 
   it('picks the root of trust: local in dev mode, local-sealed otherwise, and checks each adapter\'s settings', () => {
