@@ -140,7 +140,9 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
     const auditOk = audit.healthy();
     const rootOk = (await opened.health()) === 'ok';
     const status = sealed() ? 'sealed' : auditOk && rootOk ? 'ok' : 'degraded';
-    return { status, version: VERSION, storage: storage.kind, rootOfTrust: root.kind, root: rootOk ? 'ok' : 'unavailable', audit: auditOk ? 'ok' : 'unavailable' };
+    const serving = tlsUpkeep?.serving() ?? { ...prepared.serving, renewAt: null };
+    const certificate = { source: serving.source, notAfter: serving.notAfter.toISOString(), renewAt: serving.renewAt?.toISOString() ?? null };
+    return { status, version: VERSION, storage: storage.kind, rootOfTrust: root.kind, root: rootOk ? 'ok' : 'unavailable', audit: auditOk ? 'ok' : 'unavailable', certificate };
   };
   await app.register(restApi, {
     service,

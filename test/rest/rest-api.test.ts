@@ -35,7 +35,11 @@ describe('native REST API', () => {
   it('answers health without credentials, with security headers and a request id', async () => {
     const res = await restClient(creds, { token: null })('GET', '/v1/health');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'ok', storage: 'sqlite', rootOfTrust: 'local', audit: 'ok' });
+    expect(res.body).toMatchObject({ status: 'ok', storage: 'sqlite', rootOfTrust: 'local', audit: 'ok', certificate: { source: 'built-in' } });
+    // The serving certificate's expiry and renewal time (PCI DSS 4.2.1.1: certificates are inventoried and kept valid).
+    const { notAfter, renewAt } = res.body.certificate as { notAfter: string; renewAt: string };
+    expect(Date.parse(renewAt)).toBeGreaterThan(Date.now());
+    expect(Date.parse(renewAt)).toBeLessThan(Date.parse(notAfter));
     expect(res.headers['strict-transport-security']).toContain('max-age=');
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);

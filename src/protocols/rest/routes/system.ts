@@ -12,6 +12,8 @@ export interface HealthReport {
   /** Whether the HSM or upstream KMS answers (always `ok` for the software roots). */
   root: 'ok' | 'unavailable';
   audit: 'ok' | 'unavailable';
+  /** The certificate the listener serves (public anyway: every TLS client sees it) and when it is renewed. */
+  certificate: { source: string; notAfter: string; renewAt: string | null };
 }
 
 /** Health (public), caller identity and status (the audit trail's routes are in audit.ts). */
