@@ -12,7 +12,6 @@
  *   saved cursor); a different one is refused with ConflictError until it is done; the job's completion is audited;
  * - requests keep using the ring throughout; progress (done/total) is readable at any time.
  */
-import { randomUuid } from '../crypto/index.js';
 import { ConflictError, ValidationError } from '../errors/index.js';
 import type { Clock } from '../ports/clock.js';
 import type { RootMigrationRecord, RootRingStorage } from '../ports/root-ring-storage.js';
@@ -22,7 +21,7 @@ import { jobContext } from './job-context.js';
 import type { RequestContext } from './request-context.js';
 import { nextGenerationNumber } from './root-registry.js';
 import type { RingView, RootBackends, RootCreateRequest, RootRing } from './root-ring.js';
-import { defaultWrappedCollections, RewrapConflict, RewrapStopped, runRewrapJob, type WrappedCollection } from './root-rewrap.js';
+import { defaultWrappedCollections, newRewrapJob, RewrapConflict, RewrapStopped, runRewrapJob, type WrappedCollection } from './root-rewrap.js';
 
 export interface RootMigrationView {
   id: string;
@@ -192,23 +191,7 @@ export function createRootMigrations(deps: RootMigrationDeps) {
       const created = await backends.create(createRequest);
       await ring.beginGeneration(kind, created, generation);
       const now = clock.now();
-      const job: RootMigrationRecord = {
-        id: randomUuid(),
-        operation,
-        targetGeneration: generation,
-        targetKind: kind,
-        fromGenerations: reg.generations.filter((g) => g.state !== 'retired').map((g) => g.generation),
-        state: 'running',
-        revision: 1,
-        cursor: null,
-        done: 0,
-        total: await storage.countWrapped(),
-        skipped: 0,
-        lastError: null,
-        startedAt: now,
-        updatedAt: now,
-        finishedAt: null,
-      };
+      const job = await newRewrapJob(storage, { operation, targetGeneration: generation, targetKind: kind, generations: reg.generations, now });
       await storage.createRootMigration(job);
       op.details.job = job.id;
       launch(job);

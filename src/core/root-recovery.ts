@@ -15,7 +15,7 @@
  *   retired) and records a job, then re-wraps resumably; run again with the same shares it resumes the same job on the
  *   same new root; blobs without a valid escrow are reported (skipped), never silently dropped.
  */
-import { deriveEscrowAuthKey, escrowOpen, generateRecoveryKeyPair, randomSecret, randomUuid, type SecretBytes } from '../crypto/index.js';
+import { deriveEscrowAuthKey, escrowOpen, generateRecoveryKeyPair, randomSecret, type SecretBytes } from '../crypto/index.js';
 import { InvalidCiphertextError, ValidationError } from '../errors/index.js';
 import type { Clock } from '../ports/clock.js';
 import type { RootMigrationRecord, RootRegistryRecord, RootRingStorage } from '../ports/root-ring-storage.js';
@@ -23,7 +23,7 @@ import { combineRecoveryShares, splitRecoveryKey, validateRecoveryShareOptions }
 import { nextGenerationNumber, recoveryAuthAad, recoveryKeyId, registryKeyAad, registryMac } from './root-registry.js';
 import { encodeRingBlob, parseRingBlob } from './root-ring-format.js';
 import { createRootRing, type CreatedRoot, type RootBackends, type RootCreateRequest, type RootRing } from './root-ring.js';
-import { defaultWrappedCollections, runRewrapJob, type WrappedCollection } from './root-rewrap.js';
+import { defaultWrappedCollections, newRewrapJob, runRewrapJob, type WrappedCollection } from './root-rewrap.js';
 
 /**
  * Creates the recovery key, configures the ring to escrow to it, and returns the custodians' shares (shown once).
@@ -116,23 +116,7 @@ export async function recoverRoot(options: RecoverRootOptions): Promise<Recovery
       created = await backends.create({ ...options.target, generation, mode: 'recover' });
       await replaceRegistry(storage, registry, options.target.kind, created, generation, authKey, clock);
       const now = clock.now();
-      job = {
-        id: randomUuid(),
-        operation: 'recover',
-        targetGeneration: generation,
-        targetKind: options.target.kind,
-        fromGenerations: registry.generations.filter((g) => g.state !== 'retired').map((g) => g.generation),
-        state: 'running',
-        revision: 1,
-        cursor: null,
-        done: 0,
-        total: await storage.countWrapped(),
-        skipped: 0,
-        lastError: null,
-        startedAt: now,
-        updatedAt: now,
-        finishedAt: null,
-      };
+      job = await newRewrapJob(storage, { operation: 'recover', targetGeneration: generation, targetKind: options.target.kind, generations: registry.generations, now });
       await storage.createRootMigration(job);
     }
 

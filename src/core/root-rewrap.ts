@@ -13,7 +13,7 @@
  *   blobs without an escrow during a recovery, are counted as skipped and reported);
  * - plaintext material exists only between the unwrap and the wrap of one blob, and is destroyed after.
  */
-import type { SecretBytes } from '../crypto/index.js';
+import { randomUuid, type SecretBytes } from '../crypto/index.js';
 import { WRAPPED_SECRET_TABLES, type RootMigrationRecord, type RootRingStorage, type WrappedSecretTable } from '../ports/root-ring-storage.js';
 import type { Clock } from '../ports/clock.js';
 import { auditKeyAad } from '../audit/audit-keys.js';
@@ -229,4 +229,28 @@ export class RewrapConflict extends Error {
   constructor() {
     super('Another process is running this root re-wrap job.');
   }
+}
+
+/** A new re-wrap job record, running from every live generation to `targetGeneration`, with the count of blobs to move. */
+export async function newRewrapJob(
+  storage: RootRingStorage,
+  job: { operation: RootMigrationRecord['operation']; targetGeneration: number; targetKind: string; generations: ReadonlyArray<{ generation: number; state: string }>; now: Date },
+): Promise<RootMigrationRecord> {
+  return {
+    id: randomUuid(),
+    operation: job.operation,
+    targetGeneration: job.targetGeneration,
+    targetKind: job.targetKind,
+    fromGenerations: job.generations.filter((g) => g.state !== 'retired').map((g) => g.generation),
+    state: 'running',
+    revision: 1,
+    cursor: null,
+    done: 0,
+    total: await storage.countWrapped(),
+    skipped: 0,
+    lastError: null,
+    startedAt: job.now,
+    updatedAt: job.now,
+    finishedAt: null,
+  };
 }
