@@ -1,4 +1,4 @@
-import { randomUuid } from '../crypto/index.js';
+import { timeOrderedUuid } from '../crypto/index.js';
 import type { AccountScope } from './arn.js';
 import { partitionOf } from './arn.js';
 import type { RequestContext } from './request-context.js';
@@ -7,7 +7,7 @@ import { SYSTEM_ROLE } from '../policy/built-in-roles.js';
 /** Request context for one step of a background job (rotation, deletion): audited like any request. */
 export function jobContext(scope: AccountScope): RequestContext {
   return {
-    requestId: randomUuid(),
+    requestId: timeOrderedUuid(),
     source: 'job',
     caller: {
       principalId: 'datadefender-jobs',

@@ -1,6 +1,6 @@
 // The public face of crypto/. aead-fixed-iv.ts is deliberately absent: callers never supply a nonce.
 export { SecretBytes } from './secret-bytes.js';
-export { randomBytes, randomSecret, randomUuid } from './random.js';
+export { randomBytes, randomSecret, randomUuid, timeOrderedUuid } from './random.js';
 export { aesGcmEncrypt, aesGcmDecrypt, type AesGcmSealed } from './aead.js';
 export { hmac, constantTimeEqual, type HmacHash } from './hmac.js';
 export { hkdf } from './hkdf.js';

@@ -1,11 +1,11 @@
 /**
- * The HTTPS server factory: Fastify over TLS 1.2+ (http/tls.ts), a fresh request id on every request
+ * The HTTPS server factory: Fastify over TLS 1.2+ (http/tls.ts), a fresh time-ordered request id on every request
  * (`x-request-id`), security headers on every response, strict JSON-schema validation (no type coercion,
  * unknown properties rejected), a body size limit, and no per-request logging or child logger on the hot path.
  */
-import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { timeOrderedUuid } from '../crypto/index.js';
 import { SECURITY_HEADERS, serverTlsOptions, type ServerTlsMaterial } from './tls.js';
 
 export interface HttpServerOptions {
@@ -23,7 +23,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     // No child logger per request (a measurable cost on the hot path); error logs name the request id.
     childLoggerFactory: (logger) => logger,
-    genReqId: () => randomUUID(),
+    // Time-ordered: the audit trail's request-id index then grows at its right edge (crypto/random.ts).
+    genReqId: () => timeOrderedUuid(),
     requestIdHeader: false,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     keepAliveTimeout: 65_000,

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { randomBytes, randomSecret, randomUuid, SecretBytes, sha256, sha256Hex } from '../../src/crypto/index.js';
+import { randomBytes, randomSecret, randomUuid, SecretBytes, sha256, sha256Hex, timeOrderedUuid } from '../../src/crypto/index.js';
 import { ValidationError } from '../../src/errors/index.js';
 
 describe('random', () => {
@@ -35,6 +35,16 @@ describe('random', () => {
       seen.add(id);
     }
     expect(seen.size).toBe(100);
+  });
+
+  it('timeOrderedUuid returns distinct version 7 UUIDs that carry the time and sort by it', () => {
+    const at = Date.UTC(2026, 10, 29, 4, 0, 0, 123);
+    const ids = [0, 1, 2, 1000, 86_400_000].map((d) => timeOrderedUuid(at + d));
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // RFC 9562 §5.7: the first 48 bits are the Unix time in milliseconds.
+    expect(parseInt(ids[0]!.replace(/-/g, '').slice(0, 12), 16)).toBe(at);
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set([timeOrderedUuid(at), timeOrderedUuid(at), timeOrderedUuid(at)]).size).toBe(3);
   });
 });
 
