@@ -1,10 +1,10 @@
 // Bench-only entry point (never reachable from the datadefender command or its configuration): composes the dev
-// server exactly as src/main.ts does, except for the audit trail, which is either the real one (`trail`: hash chain,
-// durable appends to SQLite, keyed hashes, signed checkpoints) or an in-memory sink (`memory`: the same fail-closed
-// log, its events kept in an array and dropped). Usage: node bench/audit-chain-server.js <dataDir> <port> trail|memory
+// server exactly as src/main.ts does, except for where audit events go: the real trail (`trail`: durable
+// group-committed appends to SQLite) or an in-memory sink (`memory`: events kept in an array and dropped). Both run
+// the same audit runtime: keyed hashes of sensitive values, the hash chain, signed checkpoints.
+// Usage: node bench/audit-chain-server.js <dataDir> <port> trail|memory
 import { mkdir } from 'node:fs/promises';
 import { openSqliteStorage } from '../dist/adapters/storage/sqlite/index.js';
-import { createAuditLog } from '../dist/audit/audit-log.js';
 import { startAuditRuntime } from '../dist/audit/audit-runtime.js';
 import { dataPaths, loadServerConfig } from '../dist/config/config.js';
 import { createKeyService } from '../dist/core/key-service.js';
@@ -31,20 +31,16 @@ const paths = dataPaths(config);
 await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
 const { root } = await openConfiguredRoot(config);
 const storage = await openSqliteStorage({ file: paths.sqliteFile });
-let runtime;
-let audit;
-if (mode === 'trail') {
-  runtime = startAuditRuntime({ store: storage, root, clock: systemClock, sealed: () => false, checkpointEvents: config.auditCheckpointEvents, checkpointSeconds: config.auditCheckpointSeconds });
-  await runtime.ready();
-  audit = runtime.log;
-} else {
-  let kept = [];
-  const memory = { append: async (events) => { kept.push(...events); if (kept.length > 100_000) kept = []; }, readAudit: async () => [] };
-  audit = createAuditLog({ sink: memory });
-}
+// Both modes run the same audit runtime (keyed hashes, hash chain, signed checkpoints); only the sink of the events
+// differs: durable group-committed appends to SQLite (`trail`) or an array that is dropped (`memory`).
+let kept = [];
+const memorySink = { append: async (events) => { kept.push(...events); if (kept.length > 100_000) kept = []; } };
+const runtime = startAuditRuntime({ store: mode === 'trail' ? storage : { ...storage, ...memorySink, orderedAppends: false }, root, clock: systemClock, sealed: () => false, checkpointEvents: config.auditCheckpointEvents, checkpointSeconds: config.auditCheckpointSeconds });
+await runtime.ready();
+const audit = runtime.log;
 const scope = { region: config.region, accountId: config.accountId };
 const dualControl = { enabled: false, operations: config.dualControlOperations, approvalTtlSeconds: config.approvalTtlSeconds };
-const service = createKeyService({ storage, root, audit, ...(runtime ? { auditKeys: runtime.keyring } : {}), policies: createPolicyEngine(), clock: systemClock, scope, sealed: () => false, settings: { ...config, dualControl } });
+const service = createKeyService({ storage, root, audit, auditKeys: runtime.keyring, policies: createPolicyEngine(), clock: systemClock, scope, sealed: () => false, settings: { ...config, dualControl } });
 const identity = createIdentityService({ storage, run: service.run, clock: systemClock, scope, root });
 const callers = createCallerDirectory({ storage });
 const rootOperations = createRootOperations({ run: service.run, root, forgetMaterial: service.materialCache.clear });
@@ -59,7 +55,7 @@ await ensureDevCredentials({ storage, root, scope, now: systemClock.now(), file:
 console.log(`bench server ready (${mode}) on ${endpoint}`);
 process.on('SIGTERM', async () => {
   await app.close();
-  await runtime?.close();
+  await runtime.close();
   await storage.close();
   process.exit(0);
 });

@@ -1,7 +1,8 @@
 // The tamper-evident audit trail's cost and the verifier's speed, in the same run.
 // 1. POST /v1/encrypt (1 KiB, keep-alive) req/s against the real server (`datadefender server --dev`: hash chain,
 //    durable group-committed appends to SQLite with synchronous=FULL, keyed hashes, signed checkpoints) and against
-//    the same composition with an in-memory audit sink (bench/audit-chain-server.js, bench only), interleaved rounds.
+//    the same composition whose audit events go to an in-memory sink instead of storage (keyed hashes, chain and
+//    checkpoints unchanged; bench/audit-chain-server.js, bench only), interleaved rounds.
 //    Target: trail / in-memory >= 0.85x.
 // 2. The verifier over an export of BENCH_VERIFY_EVENTS (default 1,000,000) events with a signed checkpoint every
 //    1,000: JSON-lines parsing, SHA-256 of every record, links, sequences and Ed25519 signatures, single thread.
