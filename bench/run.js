@@ -1,5 +1,5 @@
 // `npm run bench`: every benchmark, each printing ratios against a baseline measured in the same run.
-// `npm run bench -- authorization` (or in-process, audit-append, audit-chain, http-encrypt, pkcs11-wrap, root-encrypt, mtls) runs only the ones named.
+// `npm run bench -- authorization` (or in-process, audit-append, audit-chain, http-encrypt, pkcs11-wrap, root-encrypt, mtls, open-loop) runs only the ones named.
 // Not part of `npm test`. Needs a build (`npm run build`, done by `npm ci`).
 import { benchHttpEncrypt } from './http-encrypt.js';
 import { benchInProcess } from './in-process.js';
@@ -9,6 +9,7 @@ import { benchAuthorization } from './authorization.js';
 import { benchPkcs11Wrap } from './pkcs11-wrap.js';
 import { benchRootEncrypt } from './root-encrypt.js';
 import { benchMtls } from './mtls.js';
+import { benchOpenLoop } from './open-loop.js';
 
 const BENCHMARKS = {
   'in-process': benchInProcess,
@@ -19,6 +20,7 @@ const BENCHMARKS = {
   'pkcs11-wrap': benchPkcs11Wrap,
   'root-encrypt': benchRootEncrypt,
   mtls: benchMtls,
+  'open-loop': benchOpenLoop,
 };
 
 const wanted = process.argv.slice(2);
