@@ -1,7 +1,8 @@
 // Encrypt of 1 KiB over HTTPS with keep-alive — native API (bearer token) and AWS API (SigV4) — and AWS-API
 // GenerateDataKey, against a trivial HTTPS handler with the same TLS policy and certificate, measured in the same
-// run in interleaved rounds. Servers and load generator are separate processes (2 cores: one for the server under
-// test, one for autocannon). AWS requests are signed once by the official signer (@smithy/signature-v4) and
+// run in interleaved rounds. Servers and load generator are separate processes. `workers` > 1 runs every server
+// with that many worker processes on its listener (`datadefender server --workers N`, node:cluster for the
+// baselines). AWS requests are signed once by the official signer (@smithy/signature-v4) and
 // replayed: the server verifies the full signature on every request (a signature stays valid for 5 minutes).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,13 +10,14 @@ import { join } from 'node:path';
 import { CONNECTIONS, DURATION, ROOT, ROUNDS, load, post, signedAwsHeaders, startProcess } from './http-load.js';
 import { fmt, median, printTable } from './stats.js';
 
-export async function benchHttpEncrypt() {
+export async function benchHttpEncrypt(workers = 1) {
+  const many = workers > 1 ? ['--workers', String(workers)] : [];
   const dir = await mkdtemp(join(tmpdir(), 'dd-bench-'));
   const ports = [18443, 19443, 20443].map((p) => p + Math.floor(Math.random() * 1000));
-  const dd = await startProcess([join(ROOT, 'bin/datadefender.js'), 'server', '--dev', '--data-dir', dir, '--listen', `127.0.0.1:${ports[0]}`], 'ready');
+  const dd = await startProcess([join(ROOT, 'bin/datadefender.js'), 'server', '--dev', ...many, '--data-dir', dir, '--listen', `127.0.0.1:${ports[0]}`], 'ready');
   const tlsFiles = [join(dir, 'tls/server.pem'), join(dir, 'tls/server-key.pem')];
-  const trivial = await startProcess([join(ROOT, 'bench/trivial-https-server.js'), ...tlsFiles, String(ports[1])], 'ready');
-  const fastify = await startProcess([join(ROOT, 'bench/fastify-echo-server.js'), ...tlsFiles, String(ports[2])], 'ready');
+  const trivial = await startProcess([join(ROOT, 'bench/trivial-https-server.js'), ...tlsFiles, String(ports[1]), String(workers)], 'ready');
+  const fastify = await startProcess([join(ROOT, 'bench/fastify-echo-server.js'), ...tlsFiles, String(ports[2]), String(workers)], 'ready');
   try {
     const creds = JSON.parse(await readFile(join(dir, 'dev-credentials.json'), 'utf8'));
     creds.ca = await readFile(creds.caCertFile);
@@ -36,7 +38,7 @@ export async function benchHttpEncrypt() {
     const summary = Object.fromEntries(
       Object.entries(results).map(([name, rs]) => [name, { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)) }]),
     );
-    printTable(`HTTPS, 1 KiB body, keep-alive, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved ${DURATION}s rounds`, [
+    printTable(`HTTPS, 1 KiB body, keep-alive, ${workers} worker process${workers > 1 ? 'es' : ''} per server, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved ${DURATION}s rounds`, [
       ['target', 'req/s', 'p50 ms', 'p99 ms'],
       ['trivial HTTPS handler (baseline)', fmt(summary.trivial.rps), fmt(summary.trivial.p50, 1), fmt(summary.trivial.p99, 1)],
       ['Fastify JSON echo (framework floor)', fmt(summary.fastify.rps), fmt(summary.fastify.p50, 1), fmt(summary.fastify.p99, 1)],
@@ -48,7 +50,9 @@ export async function benchHttpEncrypt() {
     const awsRatio = summary.awsEncrypt.rps / summary.trivial.rps;
     const dataKeyRatio = summary.awsDataKey.rps / summary.awsEncrypt.rps;
     console.log(`  ratio native encrypt / trivial: ${ratio.toFixed(2)}x  (target >= 0.50x)`);
-    console.log(`  ratio AWS Encrypt / trivial: ${awsRatio.toFixed(2)}x  (target >= 0.40x)`);
+    // Issue #3 asks >= 0.4x of one process; issue #8 asks >= 0.5x with N workers against the baseline with N workers.
+    console.log(`  ratio AWS Encrypt / trivial: ${awsRatio.toFixed(2)}x  (target >= ${workers > 1 ? '0.50' : '0.40'}x)`);
+    if (workers > 1) console.log(`  ratio AWS GenerateDataKey / trivial: ${(summary.awsDataKey.rps / summary.trivial.rps).toFixed(2)}x  (target >= 0.50x)`);
     console.log(`  ratio AWS GenerateDataKey / AWS Encrypt: ${dataKeyRatio.toFixed(2)}x  (target >= 0.90x)`);
     console.log(`  ratio Fastify echo / trivial: ${(summary.fastify.rps / summary.trivial.rps).toFixed(2)}x, native encrypt / Fastify echo: ${(summary.encrypt.rps / summary.fastify.rps).toFixed(2)}x`);
     return { ...summary, ratio, awsRatio, dataKeyRatio };

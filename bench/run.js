@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, each printing ratios against a baseline measured in the same run.
-// `npm run bench -- authorization` (or in-process, audit-append, audit-chain, http-encrypt, pkcs11-wrap, root-encrypt, mtls, open-loop) runs only the ones named.
+// `npm run bench -- authorization` (or in-process, audit-append, audit-chain, http-encrypt, http-encrypt-workers, pkcs11-wrap, root-encrypt, mtls, open-loop) runs only the ones named.
 // Not part of `npm test`. Needs a build (`npm run build`, done by `npm ci`).
+import { availableParallelism } from 'node:os';
 import { benchHttpEncrypt } from './http-encrypt.js';
 import { benchInProcess } from './in-process.js';
 import { benchAuditAppend } from './audit-append.js';
@@ -15,7 +16,8 @@ const BENCHMARKS = {
   'in-process': benchInProcess,
   'audit-append': benchAuditAppend,
   'audit-chain': benchAuditChain,
-  'http-encrypt': benchHttpEncrypt,
+  'http-encrypt': () => benchHttpEncrypt(1),
+  'http-encrypt-workers': () => benchHttpEncrypt(availableParallelism()),
   authorization: benchAuthorization,
   'pkcs11-wrap': benchPkcs11Wrap,
   'root-encrypt': benchRootEncrypt,
