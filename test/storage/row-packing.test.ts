@@ -15,7 +15,8 @@ describe('audit row packing for the SQLite writer thread', () => {
 
   it('packs nothing to nothing and keeps the column order given', () => {
     expect(unpackRows(packRows([], columns), 3)).toEqual([]);
-    expect(unpackRows(packRows([{ a: 'x', b: 1, c: 'z' }], ['c', 'a'] as const), 2)).toEqual([['z', 'x']]);
+    const row = { a: 'x', b: 1, c: 'z' };
+    expect(unpackRows(packRows([row], ['c', 'a'] as const), 2)).toEqual([['z', 'x']]);
   });
 
   it('refuses malformed input instead of guessing', () => {
