@@ -11,12 +11,15 @@ import { createPkcs11RootKey, openPkcs11RootOfTrust } from './adapters/root-of-t
 import { dataPaths, rootOf, type RootOfTrustKind, type ServerConfig } from './config/config.js';
 import { NotFoundError, ValidationError } from './errors/index.js';
 import type { RootOfTrust, SealableRoot } from './ports/root-of-trust.js';
+import type { SigningKeyStore } from './ports/signing-key-store.js';
 
 /** A root of trust opened from the configuration, with what the server needs around it. */
 export interface OpenedRoot {
   root: RootOfTrust;
   /** Present for roots that operators seal and unseal (local-sealed). */
   sealable?: SealableRoot;
+  /** Present for roots in an HSM (pkcs11): the CA and audit checkpoint keys are generated and used inside it. */
+  signingKeys?: SigningKeyStore;
   /** `unavailable` when the HSM or the upstream KMS does not answer. Never throws. */
   health(): Promise<'ok' | 'unavailable'>;
   close(): Promise<void>;
@@ -53,7 +56,7 @@ const ROOT_OPENERS: Record<RootOfTrustKind, (config: ServerConfig, env: NodeJS.P
   },
   pkcs11: async (config, env) => {
     const root = await openPkcs11RootOfTrust(await pkcs11Token(config, env));
-    return { root, health: () => root.health(), close: () => root.close() };
+    return { root, signingKeys: root.signingKeys, health: () => root.health(), close: () => root.close() };
   },
   'aws-kms': async (config) => {
     const root = await openAwsKmsRootOfTrust({

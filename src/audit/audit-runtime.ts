@@ -10,6 +10,7 @@ import type { AuditChainStore } from '../ports/audit-chain-store.js';
 import type { AuditSink } from '../ports/audit-sink.js';
 import type { Clock } from '../ports/clock.js';
 import type { RootOfTrust } from '../ports/root-of-trust.js';
+import type { SigningKeyStore } from '../ports/signing-key-store.js';
 import { createAuditChain, type AuditChain } from './audit-chain.js';
 import { createAuditKeyring, type AuditKeyring } from './audit-keys.js';
 import { createAuditLog, type AuditLog } from './audit-log.js';
@@ -30,6 +31,8 @@ export interface AuditRuntime {
 export function startAuditRuntime(deps: {
   store: AuditSink & AuditChainStore;
   root: RootOfTrust;
+  /** With an HSM root (pkcs11): the checkpoint-signing key is generated and used inside it. */
+  signingKeys?: SigningKeyStore;
   clock: Clock;
   sealed: () => boolean;
   checkpointEvents: number;
@@ -40,7 +43,13 @@ export function startAuditRuntime(deps: {
   onError?: (err: unknown, what: string) => void;
 }): AuditRuntime {
   const { store, root, clock, sealed, streams = [], onError = () => {} } = deps;
-  const keyring = createAuditKeyring({ store, root, clock, onBadKey: (id, err) => onError(err, `audit key ${id} does not unwrap; ignored`) });
+  const keyring = createAuditKeyring({
+    store,
+    root,
+    ...(deps.signingKeys ? { signingKeys: deps.signingKeys } : {}),
+    clock,
+    onBadKey: (id, err) => onError(err, `audit key ${id} does not unwrap or its HSM key does not match; ignored`),
+  });
   const checkpointer = startCheckpointer({
     store,
     keyring,

@@ -5,9 +5,12 @@
  * and once more at shutdown.
  * Invariants: a checkpoint names only a durable head; signing and storing run off the request path and their
  * failure never fails a request (the next tick retries); a checkpoint is never written for a head at or below one
- * already checkpointed; while the root is sealed (no signer) nothing is signed and the heads wait.
+ * already checkpointed; while the root is sealed (no signer) nothing is signed and the heads wait; a signature the
+ * HSM cannot make (unavailable) is reported and the heads wait for the next tick. A signature verifies under the
+ * algorithm of its public key: Ed25519 (software keys) or ECDSA P-256 with SHA-256, DER (keys in an HSM).
  */
-import { verify as verifySignature } from '../crypto/index.js';
+import { createPublicKey } from 'node:crypto';
+import { verify as verifySignature, type SigningAlgorithm } from '../crypto/index.js';
 import type { AuditChainStore, CheckpointRecord } from '../ports/audit-chain-store.js';
 import type { Clock } from '../ports/clock.js';
 import type { ChainHead } from './audit-chain.js';
@@ -20,11 +23,20 @@ export function checkpointPayload(c: { chainId: string; sequence: number; hash: 
   return canonicalJson({ format: CHECKPOINT_FORMAT, chainId: c.chainId, sequence: c.sequence, hash: c.hash, time: c.time.toISOString(), keyId: c.keyId });
 }
 
-/** Whether `cp` is signed by `publicKeyDer` and its payload says what its fields say. */
+/** The checkpoint signature algorithm of each kind of audit public key (node:crypto asymmetricKeyType). */
+const ALGORITHM_OF_KEY_TYPE: Readonly<Record<string, SigningAlgorithm>> = { ed25519: 'ED25519_SHA_512', ec: 'ECDSA_SHA_256' };
+
+/**
+ * Whether `cp` is signed by `publicKeyDer` (Ed25519, or ECDSA P-256 — the key's type decides, and verify refuses
+ * another curve) and its payload says what its fields say.
+ */
 export function checkpointSignatureValid(cp: CheckpointRecord, publicKeyDer: Uint8Array): boolean {
   if (cp.payload !== checkpointPayload(cp)) return false;
   try {
-    return verifySignature('ED25519_SHA_512', publicKeyDer, Buffer.from(cp.payload, 'utf8'), 'RAW', Buffer.from(cp.signature, 'base64'));
+    const type = createPublicKey({ key: Buffer.from(publicKeyDer), format: 'der', type: 'spki' }).asymmetricKeyType ?? '';
+    const algorithm = ALGORITHM_OF_KEY_TYPE[type];
+    if (!algorithm) return false;
+    return verifySignature(algorithm, publicKeyDer, Buffer.from(cp.payload, 'utf8'), 'RAW', Buffer.from(cp.signature, 'base64'));
   } catch {
     return false;
   }
@@ -76,7 +88,13 @@ export function startCheckpointer(deps: {
       }
       const fields = { chainId: head.chainId, sequence: head.sequence, hash: head.hash, time: clock.now(), keyId: signer.keyId };
       const payload = checkpointPayload(fields);
-      const signature = signer.sign(Buffer.from(payload, 'utf8')).toString('base64');
+      let signature: string;
+      try {
+        signature = (await signer.sign(Buffer.from(payload, 'utf8'))).toString('base64');
+      } catch (err) {
+        onError(err);
+        break; // the signer is unavailable: every head waits for the next tick
+      }
       try {
         await store.appendCheckpoint({ ...fields, payload, signature });
       } catch (err) {

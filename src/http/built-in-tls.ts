@@ -102,7 +102,8 @@ async function issueBuiltIn(o: BuiltInTlsOptions): Promise<ServerTlsCertificate>
   const ctx = jobContext(o.scope);
   if (!(await o.ca.initialized())) {
     // A file-based CA left by operator init (sealed first start) or an older dev mode is taken over, so clients that
-    // trust its certificate keep working; from then on its key exists only wrapped by the root of trust.
+    // trust its certificate keep working; from then on its key exists only wrapped by the root of trust. With the
+    // pkcs11 root the file CA is not taken over: a new CA is generated inside the HSM (pki/certificate-authority.ts).
     const [caPem, caKeyPem] = await Promise.all([readFileIfExists(join(o.tlsDir, FILES.ca)), readFileIfExists(join(o.tlsDir, FILES.caKey))]);
     const adopt = caPem && caKeyPem ? { certPem: caPem, keyPem: caKeyPem } : undefined;
     await o.ca.init(ctx, { kind: 'root', commonName: o.caCommonName, ...(adopt ? { adopt } : {}) });

@@ -6,8 +6,10 @@
  * - Every operation but the CRL (public by design, RFC 5280 §5) runs through the operation runner: authorized as
  *   `datadefender:<Operation>` (administrators; the renewal job as `system` for RenewServerCertificate only) and
  *   audited, an attempt recorded before any change; issuance and revocation events carry serial and fingerprint.
- * - The CA private key is stored only wrapped by the root of trust (ca-key.ts); in memory it is a non-extractable
- *   WebCrypto key, forgotten when the root is sealed (`forget`).
+ * - With an HSM (`signingKeys`, the pkcs11 root) a new CA's key pair is generated and used inside it and the CA row
+ *   holds only a wrapped reference; otherwise the CA private key is stored only wrapped by the root of trust
+ *   (ca-key.ts) and in memory it is a non-extractable WebCrypto key, forgotten when the root is sealed (`forget`).
+ *   Both kinds load, whatever the root is now. An HSM key signs only if its public key is the certified one.
  * - One CA is `active` (it signs); replaced CAs are `retired` and stay trusted (TLS bundle, CRL) until they expire.
  * - A client certificate is bound to one principal: issuing maps its fingerprint to the principal
  *   (identity/client-certificates.ts); revoking removes the mapping at once, so a revoked certificate stops
@@ -23,14 +25,15 @@ import type { RequestContext } from '../core/request-context.js';
 import type { Clock } from '../ports/clock.js';
 import type { CertificateAuthorityRecord, IssuedCertificateRecord, PkiStorage } from '../ports/pki-storage.js';
 import type { RootOfTrust } from '../ports/root-of-trust.js';
+import type { SigningKeyStore } from '../ports/signing-key-store.js';
 import type { Storage } from '../ports/storage.js';
-import { unwrapCaKey, wrapCaKey } from './ca-key.js';
+import { generateHsmCaKey, openCaKey, wrapCaKey, wrapCaKeyReference } from './ca-key.js';
 import { loadCertificateIssuer, type CertificateIssuer } from './certificate-issuer.js';
-import { createRootCa } from './create-root-ca.js';
+import { createRootCa, createRootCaCertificate } from './create-root-ca.js';
 import { createCrl, REVOCATION_REASONS } from './crl.js';
-import { checkIntermediateCertificate, createIntermediateRequest } from './intermediate-ca.js';
+import { checkIntermediateCertificate, createIntermediateRequest, createIntermediateRequestFor } from './intermediate-ca.js';
 import { EXTENDED_KEY_USAGE, issueCertificate } from './issue-certificate.js';
-import { exportPrivateKeyPem, generateEcdsaKeyPair } from './key-pair.js';
+import { ECDSA_P256, exportPrivateKeyPem, generateEcdsaKeyPair } from './key-pair.js';
 import { normalizeHost, serverCertificateHosts, subjectAltNames, type CertificateHost } from './subject-alt-names.js';
 import { addDays, backdated } from './validity.js';
 import { Pkcs10CertificateRequest, X509Certificate } from './x509.js';
@@ -46,6 +49,8 @@ type CaStorage = PkiStorage & Pick<Storage, 'getPrincipalByName' | 'getPrincipal
 export interface CertificateAuthorityDeps {
   storage: CaStorage;
   root: RootOfTrust;
+  /** Where new CA keys are generated and used (the pkcs11 root's token); absent: software keys wrapped by `root`. */
+  signingKeys?: SigningKeyStore;
   run: RunOperation;
   clock: Clock;
 }
@@ -57,7 +62,9 @@ export interface InitCaRequest {
   validityDays?: number;
   /**
    * Internal: take over an existing file-based root CA (the bootstrap or pre-#7 dev CA), so clients that trust its
-   * certificate keep working; its key is then stored only wrapped and the caller removes the key file.
+   * certificate keep working; its key is then stored only wrapped and the caller removes the key file. Ignored when
+   * CA keys live in an HSM: a key that was in a file cannot become HSM-resident, so a new CA is made there (the
+   * caller still removes the key file, and serves and publishes the new CA certificate).
    */
   adopt?: { certPem: string; keyPem: string };
 }
@@ -131,6 +138,9 @@ function checkCommonName(name: string): string {
   return name;
 }
 
+/** A WebCrypto verifying key from SubjectPublicKeyInfo DER (an HSM key's public half). */
+const importPublicKey = (spki: Uint8Array): Promise<CryptoKey> => crypto.subtle.importKey('spki', new Uint8Array(spki), ECDSA_P256, true, ['verify']);
+
 async function publicKeyFromCsr(csrPem: string): Promise<CryptoKey> {
   let csr: Pkcs10CertificateRequest;
   try {
@@ -148,7 +158,7 @@ async function publicKeyFromCsr(csrPem: string): Promise<CryptoKey> {
 }
 
 export function createCertificateAuthority(deps: CertificateAuthorityDeps) {
-  const { storage, root, run, clock } = deps;
+  const { storage, root, signingKeys, run, clock } = deps;
   const issuers = new Map<string, Promise<CertificateIssuer>>();
   const crls = new Map<string, { der: Buffer; pem: string; nextUpdate: Date }>();
   const listeners = new Set<() => void>();
@@ -167,8 +177,12 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps) {
     let issuer = issuers.get(ca.id);
     if (!issuer) {
       issuer = (async () => {
-        const privateKey = await unwrapCaKey(root, ca.id, ca.wrappedKey);
-        return { certificate: new X509Certificate(ca.certPem!), certificatePem: ca.certPem!, privateKey };
+        const key = await openCaKey(root, signingKeys, ca.id, ca.wrappedKey);
+        const certificate = new X509Certificate(ca.certPem!);
+        if (key.hsmPublicKey && !Buffer.from(certificate.publicKey.rawData).equals(key.hsmPublicKey)) {
+          throw new InvalidStateError('The CA certificate does not certify the CA key in the HSM.');
+        }
+        return { certificate, certificatePem: ca.certPem!, privateKey: key.privateKey, crypto: key.crypto };
       })();
       issuer.catch(() => issuers.delete(ca.id));
       issuers.set(ca.id, issuer);
@@ -260,28 +274,55 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps) {
         const now = clock.now();
         const id = randomUuid();
         Object.assign(op.details, { caId: id, kind: request.kind, commonName });
+        op.details.keyStorage = signingKeys ? signingKeys.kind : 'wrapped';
+        const days = request.kind === 'root' ? checkDays(request.validityDays, DEFAULT_CA_DAYS, 20 * 365) : 0;
         let record: CertificateAuthorityRecord;
-        if (request.kind === 'root') {
-          const days = checkDays(request.validityDays, DEFAULT_CA_DAYS, 20 * 365);
-          const created = request.adopt ?? (await createRootCa({ commonName, notBefore: backdated(now), notAfter: addDays(now, days), pathLength: 0 }));
-          if (request.adopt) {
-            await loadCertificateIssuer(request.adopt.certPem, request.adopt.keyPem);
-            op.details.adopted = true;
+        const hsm = signingKeys ? await generateHsmCaKey(signingKeys, id) : undefined;
+        try {
+          if (request.kind === 'root') {
+            const params = { commonName, notBefore: backdated(now), notAfter: addDays(now, days), pathLength: 0 };
+            let certPem: string;
+            let wrappedKey: Uint8Array;
+            if (hsm) {
+              certPem = await createRootCaCertificate(params, await importPublicKey(hsm.reference.publicKey), hsm.key);
+              wrappedKey = await wrapCaKeyReference(root, id, hsm.reference);
+            } else {
+              const created = request.adopt ?? (await createRootCa(params));
+              if (request.adopt) {
+                await loadCertificateIssuer(request.adopt.certPem, request.adopt.keyPem);
+                op.details.adopted = true;
+              }
+              certPem = created.certPem;
+              wrappedKey = await wrapCaKey(root, id, created.keyPem);
+            }
+            record = {
+              id, kind: 'root', state: 'active', commonName, certPem: pemJoin(certPem), chainPem: '', csrPem: null,
+              wrappedKey, notAfter: new Date(new NodeX509Certificate(certPem).validTo), createdAt: now, updatedAt: now,
+            };
+            op.details.fingerprint = fingerprintOf(certPem);
+          } else {
+            let csrPem: string;
+            let wrappedKey: Uint8Array;
+            if (hsm) {
+              csrPem = await createIntermediateRequestFor(commonName, await importPublicKey(hsm.reference.publicKey), hsm.key);
+              wrappedKey = await wrapCaKeyReference(root, id, hsm.reference);
+            } else {
+              const created = await createIntermediateRequest(commonName);
+              csrPem = created.csrPem;
+              wrappedKey = await wrapCaKey(root, id, created.keyPem);
+            }
+            record = {
+              id, kind: 'intermediate', state: 'pending', commonName, certPem: null, chainPem: '', csrPem,
+              wrappedKey, notAfter: null, createdAt: now, updatedAt: now,
+            };
           }
-          record = {
-            id, kind: 'root', state: 'active', commonName, certPem: pemJoin(created.certPem), chainPem: '', csrPem: null,
-            wrappedKey: await wrapCaKey(root, id, created.keyPem), notAfter: new Date(new NodeX509Certificate(created.certPem).validTo), createdAt: now, updatedAt: now,
-          };
-          op.details.fingerprint = fingerprintOf(created.certPem);
-        } else {
-          const created = await createIntermediateRequest(commonName);
-          record = {
-            id, kind: 'intermediate', state: 'pending', commonName, certPem: null, chainPem: '', csrPem: created.csrPem,
-            wrappedKey: await wrapCaKey(root, id, created.keyPem), notAfter: null, createdAt: now, updatedAt: now,
-          };
+          await op.beforeChange();
+          await storage.createCertificateAuthority(record);
+        } catch (err) {
+          // Nothing refers to the new HSM key: leave no orphan in the token (best effort; the error is what counts).
+          if (hsm && signingKeys) await signingKeys.destroy(hsm.reference.label).catch(() => false);
+          throw err;
         }
-        await op.beforeChange();
-        await storage.createCertificateAuthority(record);
         if (record.state === 'active') await retireOthers(existing, id, now);
         changed();
         return caView(record);
@@ -301,8 +342,8 @@ export function createCertificateAuthority(deps: CertificateAuthorityDeps) {
         if (typeof certificatePem !== 'string' || typeof chainPem !== 'string' || certificatePem.length + chainPem.length > 8 * MAX_PEM_CHARS) {
           throw new ValidationError('Give the certificate and its chain as PEM.');
         }
-        const privateKey = await unwrapCaKey(root, pending.id, pending.wrappedKey);
-        const { notAfter } = await checkIntermediateCertificate(certificatePem, chainPem, privateKey);
+        const key = await openCaKey(root, signingKeys, pending.id, pending.wrappedKey);
+        const { notAfter } = await checkIntermediateCertificate(certificatePem, chainPem, key);
         const now = clock.now();
         Object.assign(op.details, { caId: pending.id, kind: 'intermediate', fingerprint: fingerprintOf(certificatePem) });
         await op.beforeChange();

@@ -18,8 +18,10 @@ export interface CertificateIssuer {
   readonly certificate: X509Certificate;
   /** The CA certificate as PEM. */
   readonly certificatePem: string;
-  /** The CA's signing key (ECDSA P-256, non-extractable). */
+  /** The CA's signing key (ECDSA P-256, non-extractable; a handle for a key in an HSM). */
   readonly privateKey: CryptoKey;
+  /** The WebCrypto that signs with `privateKey` (hsm-signing-key.ts for an HSM key); Node's when absent. */
+  readonly crypto?: Crypto;
 }
 
 /**

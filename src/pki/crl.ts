@@ -2,7 +2,7 @@
  * Certificate revocation lists of the built-in CA (RFC 5280 §5).
  *
  * Invariants:
- * - Signed by the CA's own key with ECDSA-SHA256; the issuer name is the CA certificate's subject byte for byte.
+ * - Signed by the CA's own key (in software or in the HSM, through `issuer.crypto`) with ECDSA-SHA256; the issuer name is the CA certificate's subject byte for byte.
  * - Carries the cRLNumber (§5.2.3, strictly increasing: the signing time in seconds, never lower than a previous
  *   one of the same process) and authorityKeyIdentifier (§5.2.1) extensions, and a nextUpdate (§5.1.2.5):
  *   {@link CRL_VALIDITY_MS} after thisUpdate; the CA reissues it long before then, and on every revocation.
@@ -59,7 +59,7 @@ export async function createCrl(issuer: CertificateIssuer, revoked: readonly Rev
       revocationDate: r.revokedAt,
       reason: (X509CrlReason as unknown as Record<string, number>)[r.reason] ?? X509CrlReason.unspecified,
     })),
-  });
+  }, issuer.crypto);
   const der = Buffer.from(crl.rawData);
   // OpenSSL reads only the RFC 7468 label `X509 CRL` (the library writes `CRL`).
   const base64 = der.toString('base64').replace(/.{1,64}/g, '$&\n');

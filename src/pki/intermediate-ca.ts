@@ -10,19 +10,26 @@
  */
 import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { ValidationError } from '../errors/index.js';
+import type { SigningKey } from './hsm-signing-key.js';
 import { ECDSA_SHA256, exportPrivateKeyPem, generateEcdsaKeyPair } from './key-pair.js';
 import { BasicConstraintsExtension, KeyUsageFlags, KeyUsagesExtension, Pkcs10CertificateRequestGenerator, X509Certificate } from './x509.js';
 
 /** A fresh intermediate key and its certificate request. */
 export async function createIntermediateRequest(commonName: string): Promise<{ csrPem: string; keyPem: string }> {
   const keys = await generateEcdsaKeyPair();
+  const csrPem = await createIntermediateRequestFor(commonName, keys.publicKey, { privateKey: keys.privateKey, crypto: globalThis.crypto });
+  return { csrPem, keyPem: await exportPrivateKeyPem(keys.privateKey) };
+}
+
+/** The certificate request (PEM) of an existing intermediate key pair: `signing` may be a key in an HSM. */
+export async function createIntermediateRequestFor(commonName: string, publicKey: CryptoKey, signing: SigningKey): Promise<string> {
   const csr = await Pkcs10CertificateRequestGenerator.create({
     name: [{ CN: [commonName] }],
-    keys,
+    keys: { publicKey, privateKey: signing.privateKey },
     signingAlgorithm: ECDSA_SHA256,
     extensions: [new BasicConstraintsExtension(true, 0, true), new KeyUsagesExtension(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign, true)],
-  });
-  return { csrPem: csr.toString('pem'), keyPem: await exportPrivateKeyPem(keys.privateKey) };
+  }, signing.crypto);
+  return csr.toString('pem');
 }
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -36,7 +43,7 @@ export function splitPemBundle(pem: string): string[] {
  * Checks an intermediate certificate signed by the operator's root against our (non-extractable) key and its chain.
  * @throws ValidationError (ERR_VALIDATION) with the first reason it is unfit.
  */
-export async function checkIntermediateCertificate(certPem: string, chainPem: string, privateKey: CryptoKey): Promise<{ notAfter: Date }> {
+export async function checkIntermediateCertificate(certPem: string, chainPem: string, key: SigningKey): Promise<{ notAfter: Date }> {
   let certificate: X509Certificate;
   let child: NodeX509Certificate;
   let chain: NodeX509Certificate[];
@@ -55,7 +62,7 @@ export async function checkIntermediateCertificate(certPem: string, chainPem: st
   const challenge = new TextEncoder().encode('datadefender intermediate key check');
   let matches = false;
   try {
-    const signature = await crypto.subtle.sign(ECDSA_SHA256, privateKey, challenge);
+    const signature = await key.crypto.subtle.sign(ECDSA_SHA256, key.privateKey, challenge);
     const publicKey = await certificate.publicKey.export({ name: 'ECDSA', namedCurve: 'P-256' }, ['verify']);
     matches = await crypto.subtle.verify(ECDSA_SHA256, publicKey, signature, challenge);
   } catch {

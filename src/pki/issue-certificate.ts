@@ -2,7 +2,7 @@
  * End-entity certificates signed by a CA (server and, later, client certificates).
  *
  * Invariants:
- * - Signed with the issuer's key using ECDSA-SHA256; the issuer name is the issuer certificate's subject, byte for
+ * - Signed with the issuer's key (in software or in the HSM, through `issuer.crypto`) using ECDSA-SHA256; the issuer name is the issuer certificate's subject, byte for
  *   byte, so path building matches it (RFC 5280 §4.1.2.4).
  * - basicConstraints CA:false (critical) and keyUsage digitalSignature only (critical): the subject key can never sign
  *   certificates or CRLs (RFC 5280 §4.2.1.9, §4.2.1.3).
@@ -94,6 +94,6 @@ export async function issueCertificate(params: IssueCertificateParams): Promise<
     signingKey: issuer.privateKey,
     signingAlgorithm: ECDSA_SHA256,
     extensions,
-  });
+  }, issuer.crypto);
   return certificate.toString('pem');
 }

@@ -25,7 +25,7 @@ export interface CertificateAuthorityRecord {
   chainPem: string;
   /** The certificate signing request (intermediate only). */
   csrPem: string | null;
-  /** The PKCS#8 private key, wrapped by the root of trust. */
+  /** Wrapped by the root of trust: the PKCS#8 private key, or (pkcs11 root) a reference to the key pair inside the HSM. */
   wrappedKey: Uint8Array;
   notAfter: Date | null;
   createdAt: Date;

@@ -1,8 +1,10 @@
 // A production server rooted in a PKCS#11 token (SoftHSM2): operator init creates the root key in the token, the
 // server opens unsealed, serves both APIs, fails closed while the token is gone and recovers without a restart.
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { CreateKeyCommand, DecryptCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import pkcs11js from 'pkcs11js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +13,8 @@ import { freePort, runCli, spawnServer, type RunningProcess } from '../helpers/d
 import { addPrincipal } from '../helpers/principals.js';
 import { restClient, type DevCredentialsFile } from '../helpers/rest-client.js';
 import { startSoftHsm, withRawSession, type SoftHsm, type SoftHsmToken } from '../helpers/softhsm.js';
+
+const execFileAsync = promisify(execFile);
 
 describe('a server on the pkcs11 root of trust (SoftHSM2)', () => {
   let softhsm: SoftHsm;
@@ -33,6 +37,7 @@ describe('a server on the pkcs11 root of trust (SoftHSM2)', () => {
       DATADEFENDER_PKCS11_TOKEN_LABEL: token.label,
       DATADEFENDER_PKCS11_KEY_LABEL: 'datadefender-root',
       DATADEFENDER_PKCS11_PIN_FILE: join(dir, 'pin'),
+      DATADEFENDER_AUDIT_CHECKPOINT_EVENTS: '5',
     };
     port = await freePort();
   });
@@ -96,6 +101,51 @@ describe('a server on the pkcs11 root of trust (SoftHSM2)', () => {
     await expect.poll(async () => (await restClient(admin)('GET', '/v1/health')).body.root, { timeout: 15_000, interval: 250 }).toBe('ok');
     const keyId = (await aws.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
     expect(keyId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('signs inside the HSM: the built-in CA (pki init, issue, CRL) and the audit checkpoints (audit verify)', async () => {
+    const cli = (...args: string[]) => runCli(['--credentials', join(dir, 'data', 'admin-credentials.json'), ...args], env);
+    const opensslOk = async (args: string[]) => {
+      const r = await execFileAsync('openssl', args).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: `FAILED ${e.stderr ?? ''}` }));
+      return `${r.stdout}${r.stderr}`;
+    };
+    const init = await cli('pki', 'init', '--common-name', 'HSM Root');
+    expect(init.stderr).toBe('');
+    expect(init.code).toBe(0);
+    // Every CA key of this deployment is an EC key pair in the token: sensitive, never extractable.
+    const caKeys = await withRawSession(softhsm, token, (api, session) => {
+      api.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC }]);
+      const handles = api.C_FindObjects(session, 20);
+      api.C_FindObjectsFinal(session);
+      return handles.map((h) => {
+        const [label, sensitive, extractable] = api.C_GetAttributeValue(session, h, [{ type: pkcs11js.CKA_LABEL }, { type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_EXTRACTABLE }]);
+        return { label: (label!.value as Buffer).toString(), sensitive: (sensitive!.value as Buffer)[0], extractable: (extractable!.value as Buffer)[0] };
+      });
+    });
+    // The CA made at first start (the file CA of operator init is not adopted: its key was in a file), the one of
+    // pki init, and the audit checkpoint key.
+    expect(caKeys.filter((k) => k.label.startsWith('datadefender-ca-'))).toHaveLength(2);
+    expect(caKeys.filter((k) => k.label.startsWith('datadefender-audit-'))).toHaveLength(1);
+    expect(caKeys.every((k) => k.sensitive === 1 && k.extractable === 0)).toBe(true);
+
+    const out = join(dir, 'svc');
+    const issued = await cli('pki', 'issue', '--server', '--host', 'svc.internal', '--out', out);
+    expect(issued.code).toBe(0);
+    expect(await opensslOk(['verify', '-CAfile', `${out}-ca.pem`, `${out}.pem`])).toBe(`${out}.pem: OK\n`);
+    const crl = await cli('pki', 'crl', '--out', join(dir, 'crl.pem'));
+    expect(crl.code).toBe(0);
+    expect((await opensslOk(['crl', '-in', join(dir, 'crl.pem'), '-CAfile', `${out}-ca.pem`, '-noout'])).trim()).toBe('verify OK');
+
+    const publicKeys = await cli('audit', 'public-key');
+    expect(publicKeys.stdout).toMatch(/^# audit-signing-1 \(ECDSA_SHA_256\)$/m);
+    const verified = await cli('audit', 'verify');
+    expect(verified.stderr).toBe('');
+    expect(verified.stdout).toMatch(/^OK: \d+ events in \d+ chain\(s\), [1-9]\d* signed checkpoint\(s\)/);
+    await writeFile(join(dir, 'audit.pem'), publicKeys.stdout.split('\n').filter((l) => !l.startsWith('#')).join('\n'));
+    expect((await cli('audit', 'export', '--output', join(dir, 'export.jsonl'))).code).toBe(0);
+    const offline = await runCli(['audit', 'verify', '--file', join(dir, 'export.jsonl'), '--public-key', join(dir, 'audit.pem')]);
+    expect(offline.stdout).toMatch(/^OK: .*[1-9]\d* signed checkpoint\(s\)/);
+    expect(offline.code).toBe(0);
   });
 
   it('a wrong PIN stops the server at start with a clear message', async () => {

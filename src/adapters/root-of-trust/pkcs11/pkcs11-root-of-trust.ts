@@ -14,7 +14,10 @@
  *   hammered; while backing off, operations fail at once without touching the HSM. One exception: a login refused
  *   for its PIN (CKR_PIN_INCORRECT, CKR_PIN_LOCKED, …) is not retried, because retrying the same wrong PIN can lock
  *   the HSM user; the adapter stays unavailable until it is reopened;
- * - a session serves one operation at a time; the pool has `sessions` of them (default 4).
+ * - a session serves one operation at a time; the pool has `sessions` of them (default 4);
+ * - `signingKeys` (the SigningKeyStore port: ECDSA P-256 key pairs generated and used inside the same token, for the
+ *   built-in CA and the audit checkpoints) runs on the same sessions with the same fail-closed and reconnection rules;
+ *   a key pair is generated in a short-lived read-write session (token objects need one; the pool's are read-only).
  *
  * Threading: pkcs11js runs C_Encrypt and C_Decrypt on libuv's thread pool (C_EncryptAsync / C_DecryptAsync), so
  * the HSM round trip does not block the event loop; the module is initialized with CKF_OS_LOCKING_OK for that.
@@ -26,10 +29,12 @@
  * cancel it; it keeps its session, and re-initialization waits for it (up to a drain timeout, then fails closed).
  */
 import pkcs11js from 'pkcs11js';
-import type { Handle } from 'pkcs11js';
+import type { Handle, PKCS11 } from 'pkcs11js';
 import { SecretBytes, randomBytes } from '../../../crypto/index.js';
 import { DataDefenderError, DependencyError, InvalidCiphertextError, ValidationError } from '../../../errors/index.js';
 import type { RootOfTrust } from '../../../ports/root-of-trust.js';
+import type { SigningKeyStore } from '../../../ports/signing-key-store.js';
+import { destroySigningKeyPair, findSigningKey, generateSigningKeyPair, signWithKey, signingPublicKey } from './ec-signing-keys.js';
 import { IV_BYTES, TAG_BYTES, encodeWrapped, gcmMechanism, parseWrapped } from './gcm-wrap-format.js';
 import { asDependencyError, hsmUnavailable, isAmbiguousDecryptFailure, isCiphertextRejection, isPinRefusal } from './pkcs11-errors.js';
 import { acquireModule, type SharedModule } from './pkcs11-module.js';
@@ -46,6 +51,8 @@ export type Pkcs11RootOfTrust = RootOfTrust & {
   health(): Promise<Pkcs11Health>;
   /** Logs out (if no other user of the token remains in this process), closes the sessions, finalizes the module. */
   close(): Promise<void>;
+  /** ECDSA P-256 signing keys generated and used inside the token (the CA key, the audit checkpoint key). */
+  readonly signingKeys: SigningKeyStore;
 };
 
 // CK_STATE values (PKCS#11 v2.40 §5.6); pkcs11js does not export them.
@@ -66,6 +73,14 @@ interface Failure {
 }
 
 const closedError = () => new DependencyError('The HSM root of trust is closed.');
+const MAX_LABEL_BYTES = 128;
+
+function checkLabel(label: string): string {
+  if (typeof label !== 'string' || label.length === 0 || Buffer.byteLength(label) > MAX_LABEL_BYTES) {
+    throw new ValidationError(`A signing key label must be 1 to ${MAX_LABEL_BYTES} bytes.`);
+  }
+  return label;
+}
 const causeOf = (err: unknown): unknown => (err instanceof DataDefenderError && err.cause !== undefined ? err.cause : err);
 
 class Pkcs11Root implements Pkcs11RootOfTrust {
@@ -96,6 +111,27 @@ class Pkcs11Root implements Pkcs11RootOfTrust {
     await this.#module.settled();
     this.#pool = this.#buildPool();
   }
+
+  readonly signingKeys: SigningKeyStore = {
+    kind: 'pkcs11',
+    generate: async (label) => {
+      checkLabel(label);
+      return this.#run((api, _session, pool) => this.#withRwSession(pool, (rw) => generateSigningKeyPair(api, rw, label)));
+    },
+    publicKey: async (label) => {
+      checkLabel(label);
+      return this.#run(async (api, session) => signingPublicKey(api, session, label));
+    },
+    sign: async (label, message) => {
+      checkLabel(label);
+      if (!(message instanceof Uint8Array)) throw new ValidationError('The message to sign must be bytes.');
+      return this.#run((api, session) => signWithKey(api, session, findSigningKey(api, session, label), message));
+    },
+    destroy: async (label) => {
+      checkLabel(label);
+      return this.#run((api, _session, pool) => this.#withRwSession(pool, async (rw) => destroySigningKeyPair(api, rw, label)));
+    },
+  };
 
   async wrap(plaintext: SecretBytes, aad: Uint8Array): Promise<Uint8Array> {
     if (!(plaintext instanceof SecretBytes) || plaintext.length === 0) throw new ValidationError('The key material to wrap must be non-empty SecretBytes.');
@@ -228,6 +264,47 @@ class Pkcs11Root implements Pkcs11RootOfTrust {
       this.#module.enter();
       this.#leases++;
       return { pool, session };
+    }
+  }
+
+  /**
+   * Runs `work` on a leased session. Our own verdicts (a missing or unfit key, a taken label: DataDefenderErrors
+   * other than DependencyError) leave the session in the pool if the token still answers; anything else fails
+   * closed like wrap and unwrap.
+   */
+  async #run<T>(work: (api: PKCS11, session: Handle, pool: SessionPool) => Promise<T>): Promise<T> {
+    const lease = await this.#lease();
+    let healthy = false;
+    try {
+      const result = await work(this.#module.api, lease.session, lease.pool);
+      healthy = true;
+      this.#streak = 0;
+      return result;
+    } catch (err) {
+      // A key that vanished may be a token that went away (SoftHSM2 then finds no objects): the verdict stands only
+      // if the token still answers.
+      if (err instanceof DataDefenderError && !(err instanceof DependencyError) && this.#stillServing(lease)) {
+        healthy = true;
+        throw err;
+      }
+      throw this.#fail(lease.pool, err instanceof DataDefenderError && !(err instanceof DependencyError) ? hsmUnavailable('the token does not answer', err) : err);
+    } finally {
+      this.#release(lease, healthy);
+    }
+  }
+
+  /** A read-write session on the pool's token for `work` (it shares the pool's login), closed after. */
+  async #withRwSession<T>(pool: SessionPool, work: (session: Handle) => Promise<T>): Promise<T> {
+    const api = this.#module.api;
+    const session = api.C_OpenSession(pool.slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    try {
+      return await work(session);
+    } finally {
+      try {
+        api.C_CloseSession(session);
+      } catch {
+        // The outcome of `work` matters more; a session that cannot close dies with the module.
+      }
     }
   }
 
