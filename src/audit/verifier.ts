@@ -3,21 +3,30 @@
  * chain precisely. Pure: no storage, no network; trusts only the public keys it is given.
  * Checks, per event: the record hashes to the stored hash; the record names the chain, sequence and previous hash
  * it is stored under; sequences follow 1, 2, 3 ...; each record names the previous record's hash; the chain's hash at
- * each signed checkpoint equals the checkpoint's; per checkpoint: a valid Ed25519 signature by a trusted key.
+ * each signed checkpoint equals the checkpoint's; per checkpoint: a valid signature (Ed25519, or ECDSA P-256 from the HSM) by a trusted key.
  * Break kinds: `edited` (content or a link changed), `deleted` (a sequence is missing), `inserted` (an event the
  * chain does not link to), `reordered` (an event out of its place), `truncated` (the chain ends before its last
  * signed checkpoint), `forged-checkpoint` (bad signature or unknown key), `rewritten` (the chain links up but no
- * longer matches a signed checkpoint: it was rebuilt after the checkpoint was signed).
+ * longer matches a signed checkpoint or archive record: it was rebuilt after they were signed), `forged-archive` (an
+ * archive record with a bad signature or an unknown key).
+ * Retention (archiver.ts): a chain whose first event has sequence F > 1 starts where its validly signed archive
+ * records, followed from sequence 1 (each continuing the previous one's last hash), end: at F - 1, with the first
+ * event linking to the last record's hash. Anything the records do not cover is `deleted` as before (only the audit
+ * signing key makes a record, so a deleted prefix cannot pass for an archived one). Archived events still present (a
+ * deletion in progress) must link up to each record's last hash.
  * Invariants: the first break per chain is reported with chain id and sequence; events after it are counted, not
- * judged again; `ok` only when no break at all; a chain listed by a checkpoint but without events is `truncated`.
+ * judged again; `ok` only when no break at all; a chain listed by a checkpoint but without events is `truncated`
+ * unless its archive records cover the checkpoint. Archive lines must come before the chain's events (exports put
+ * them after the checkpoints).
  */
 import { sha256Hex } from '../crypto/index.js';
-import type { CheckpointRecord } from '../ports/audit-chain-store.js';
+import type { ArchiveRecord, CheckpointRecord } from '../ports/audit-chain-store.js';
+import { archiveRecordSignatureValid } from './archive-record.js';
 import { GENESIS_HASH } from './audit-chain.js';
 import { checkpointSignatureValid } from './checkpoints.js';
-import { checkpointFromLine, type EventLine, type ExportLine } from './export-format.js';
+import { archiveFromLine, checkpointFromLine, type EventLine, type ExportLine } from './export-format.js';
 
-export const BREAK_KINDS = ['edited', 'deleted', 'inserted', 'reordered', 'truncated', 'forged-checkpoint', 'rewritten'] as const;
+export const BREAK_KINDS = ['edited', 'deleted', 'inserted', 'reordered', 'truncated', 'forged-checkpoint', 'rewritten', 'forged-archive'] as const;
 export type BreakKind = (typeof BREAK_KINDS)[number];
 
 export interface Break {
@@ -34,12 +43,17 @@ export interface ChainReport {
   lastSequence: number | null;
   checkpoints: number;
   lastCheckpoint: { sequence: number; time: string } | null;
+  /** Validly signed archive records of the chain. */
+  archives: number;
+  /** The last sequence the chain's archive records cover from sequence 1 on (null: none). */
+  archivedThrough: number | null;
 }
 
 export interface VerifyReport {
   ok: boolean;
   events: number;
   checkpoints: number;
+  archives: number;
   chains: ChainReport[];
   breaks: Break[];
   firstBreak: Break | null;
@@ -63,6 +77,24 @@ interface ChainState {
   /** Valid checkpoints of the chain by sequence. */
   checkpoints: Map<number, CheckpointRecord>;
   maxCheckpoint: CheckpointRecord | null;
+  /** Validly signed archive records of the chain. */
+  archives: ArchiveRecord[];
+  /** Hashes archive records vouch for, by sequence (checked when archived events are still present). */
+  archivedHashes: Map<number, string>;
+}
+
+/** How far the chain's archive records reach from sequence 1, each continuing the previous one's last hash. */
+function archiveCoverage(records: readonly ArchiveRecord[]): { through: number; hash: string; ends: Map<number, string> } {
+  const byFirst = new Map(records.map((r) => [r.firstSequence, r]));
+  let through = 0;
+  let hash = GENESIS_HASH;
+  const ends = new Map<number, string>();
+  for (let r = byFirst.get(1); r && r.previousHash === hash && r.lastSequence >= r.firstSequence; r = byFirst.get(through + 1)) {
+    through = r.lastSequence;
+    hash = r.lastHash;
+    ends.set(through, hash);
+  }
+  return { through, hash, ends };
 }
 
 interface Parsed {
@@ -88,18 +120,21 @@ export async function verifyTrail(source: AsyncIterable<ExportLine> | Iterable<E
   const breaks: Break[] = [];
   let events = 0;
   let checkpoints = 0;
+  let archives = 0;
 
   const stateOf = (chainId: string): ChainState => {
     let s = chains.get(chainId);
     if (!s) {
       s = {
-        report: { chainId, events: 0, firstSequence: null, lastSequence: null, checkpoints: 0, lastCheckpoint: null },
+        report: { chainId, events: 0, firstSequence: null, lastSequence: null, checkpoints: 0, lastCheckpoint: null, archives: 0, archivedThrough: null },
         lastSeq: 0,
         lastHash: GENESIS_HASH,
         broken: false,
         started: false,
         checkpoints: new Map(),
         maxCheckpoint: null,
+        archives: [],
+        archivedHashes: new Map(),
       };
       chains.set(chainId, s);
     }
@@ -145,6 +180,45 @@ export async function verifyTrail(source: AsyncIterable<ExportLine> | Iterable<E
     }
   };
 
+  const archive = (r: ArchiveRecord) => {
+    archives++;
+    const s = stateOf(r.chainId);
+    const key = options.publicKeys.get(r.keyId);
+    if (!key || !archiveRecordSignatureValid(r, key)) {
+      const why = key ? 'bad signature' : `unknown key ${r.keyId}`;
+      fail(s, 'forged-archive', r.firstSequence, `the archive record of events ${r.firstSequence}..${r.lastSequence} is not signed by a trusted audit key (${why}): forged or altered`);
+      return;
+    }
+    s.report.archives++;
+    s.archives.push(r);
+  };
+
+  /**
+   * Where the chain starts given its archive records: sets lastSeq/lastHash for a first event `first` (null: the
+   * chain has no events). False when the records do not decide it (none, or a partial export's anchor applies).
+   */
+  const startAfterArchives = (s: ChainState, first: EventLine | null) => {
+    const cover = archiveCoverage(s.archives);
+    if (cover.through === 0) return false;
+    s.report.archivedThrough = cover.through;
+    const seq = first?.sequence ?? cover.through + 1;
+    // A partial export that starts past the archive keeps its own anchor.
+    if (seq > cover.through + 1 && options.anchored) return false;
+    if (seq > cover.through || seq === 1) {
+      // The first remaining event follows the archive (or, if a gap follows it, the gap is reported as deleted).
+      if (seq > 1) {
+        s.lastSeq = cover.through;
+        s.lastHash = cover.hash;
+      }
+    } else {
+      // Archived events still present (their deletion is under way): they must link up to each record's last hash.
+      s.lastSeq = seq - 1;
+      s.lastHash = first!.previousHash;
+    }
+    for (const [end, hash] of cover.ends) if (end >= seq) s.archivedHashes.set(end, hash);
+    return true;
+  };
+
   const event = async ({ line, computed, chain }: Parsed) => {
     events++;
     const s = stateOf(line.chainId);
@@ -153,7 +227,7 @@ export async function verifyTrail(source: AsyncIterable<ExportLine> | Iterable<E
     const seq = line.sequence;
     if (!s.started) {
       s.started = true;
-      if (options.anchored) {
+      if (!startAfterArchives(s, line) && options.anchored) {
         s.lastSeq = seq - 1;
         s.lastHash = line.previousHash;
       }
@@ -207,6 +281,10 @@ export async function verifyTrail(source: AsyncIterable<ExportLine> | Iterable<E
     if (cp && cp.hash !== computed) {
       fail(s, 'rewritten', seq, `the chain does not match the checkpoint signed at sequence ${seq} (${cp.time.toISOString()}): events up to ${seq} were rewritten`);
     }
+    const archived = s.archivedHashes.get(seq);
+    if (archived !== undefined && archived !== computed) {
+      fail(s, 'rewritten', seq, `the chain does not match the archive record signed for events up to ${seq}: events up to ${seq} were rewritten`);
+    }
     accept();
   };
 
@@ -215,10 +293,13 @@ export async function verifyTrail(source: AsyncIterable<ExportLine> | Iterable<E
     const line = buffer.shift();
     if (line === undefined) break;
     if (line.type === 'checkpoint') checkpoint(checkpointFromLine(line));
+    else if (line.type === 'archive') archive(archiveFromLine(line));
     else if (line.type === 'event') await event(parseEvent(line));
   }
 
   for (const s of chains.values()) {
+    if (!s.started && !s.broken) startAfterArchives(s, null);
+
     const cp = s.maxCheckpoint;
     if (cp && !s.broken && cp.sequence > s.lastSeq) {
       const what = s.lastSeq === 0 ? 'has no events' : `ends at event ${s.lastSeq}`;
@@ -229,6 +310,7 @@ export async function verifyTrail(source: AsyncIterable<ExportLine> | Iterable<E
     ok: breaks.length === 0,
     events,
     checkpoints,
+    archives,
     chains: [...chains.values()].map((s) => s.report),
     breaks,
     firstBreak: breaks[0] ?? null,

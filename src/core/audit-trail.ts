@@ -3,15 +3,17 @@
  * operations (CloudTrail's LookupEvents): `datadefender:LookupEvents` to search and compute keyed hashes,
  * `datadefender:VerifyAuditTrail` to read chains, checkpoints and public keys for verification, and
  * `datadefender:ExportAuditTrail` to read them for an export (security analysts verify; compliance officers also
- * export; administrators do both).
+ * export; administrators do both). Archiving old segments (`datadefender:ArchiveAuditTrail`: compliance officers and
+ * administrators) is audited like any change, its attempt before anything is written.
  * Invariants: nothing returned is secret (records are redacted before they are chained); the public keys come from
  * the keyring (derived from the unwrapped private keys), never from a storage column; a keyed hash is computed
  * under every HMAC key version and the value is never recorded (only its length).
  */
+import type { ArchiveSummary, AuditArchiver } from '../audit/archiver.js';
 import type { AuditKeyring, AuditPublicKey } from '../audit/audit-keys.js';
 import { keyedHash } from '../audit/sensitive.js';
-import { DependencyError } from '../errors/index.js';
-import type { ChainSummary, CheckpointRecord, ChainedEventRecord } from '../ports/audit-chain-store.js';
+import { DependencyError, InvalidStateError } from '../errors/index.js';
+import type { ArchiveRecord, ChainSummary, CheckpointRecord, ChainedEventRecord } from '../ports/audit-chain-store.js';
 import type { AuditSearch, StoredAuditEvent } from '../ports/audit-sink.js';
 import type { KeyContext } from './key-context.js';
 import type { RequestContext } from './request-context.js';
@@ -21,7 +23,7 @@ export type AuditPurpose = 'verify' | 'export';
 const ACTIONS = { verify: 'datadefender:VerifyAuditTrail', export: 'datadefender:ExportAuditTrail' } as const;
 const OPERATIONS = { verify: 'VerifyAuditTrail', export: 'ExportAuditTrail' } as const;
 
-export function createAuditTrail(kc: Pick<KeyContext, 'run' | 'storage'>, keyring?: AuditKeyring) {
+export function createAuditTrail(kc: Pick<KeyContext, 'run' | 'storage'>, keyring?: AuditKeyring, archiver?: AuditArchiver) {
   const readChainData = <T>(ctx: RequestContext, purpose: AuditPurpose, what: string, read: () => Promise<T>) =>
     kc.run(ctx, OPERATIONS[purpose], { readOnly: true, action: ACTIONS[purpose] }, async (op) => {
       op.details.read = what;
@@ -51,6 +53,30 @@ export function createAuditTrail(kc: Pick<KeyContext, 'run' | 'storage'>, keyrin
 
     checkpoints(ctx: RequestContext, purpose: AuditPurpose, chainId?: string): Promise<CheckpointRecord[]> {
       return readChainData(ctx, purpose, 'checkpoints', () => kc.storage.listCheckpoints(chainId === undefined ? {} : { chainId }));
+    },
+
+    /** The signed archive records (of one chain, or all): they stand in for archived events when verifying. */
+    archives(ctx: RequestContext, purpose: AuditPurpose, chainId?: string): Promise<ArchiveRecord[]> {
+      return readChainData(ctx, purpose, 'archives', () => kc.storage.listArchiveRecords(chainId === undefined ? {} : { chainId }));
+    },
+
+    /**
+     * `datadefender audit archive`: archives every segment older than the retention and deletes it from the trail
+     * (a dry run only lists them). @throws InvalidStateError when no retention is configured; DependencyError
+     */
+    archive(ctx: RequestContext, options: { dryRun: boolean }): Promise<ArchiveSummary> {
+      return kc.run(ctx, 'ArchiveAuditTrail', { readOnly: options.dryRun, action: 'datadefender:ArchiveAuditTrail' }, async (op) => {
+        op.details.dryRun = options.dryRun;
+        await op.authorize(null);
+        if (!archiver) throw new InvalidStateError('No audit retention is configured (auditRetentionDays): nothing is archived.');
+        op.details.retentionDays = archiver.retentionDays;
+        if (!options.dryRun) await op.beforeChange();
+        const summary = await archiver.run(options);
+        op.details.segments = summary.segments.length;
+        op.details.deletedEvents = summary.deleted;
+        op.details.skippedChains = summary.skipped.length;
+        return summary;
+      });
     },
 
     chainEvents(ctx: RequestContext, purpose: AuditPurpose, chainId: string, options: { afterSequence: number; limit: number }): Promise<ChainedEventRecord[]> {

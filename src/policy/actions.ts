@@ -36,7 +36,7 @@ export const DATADEFENDER_ACTIONS = [
   'InitCertificateAuthority', 'IssueCertificate', 'RevokeCertificate', 'ListCertificates', 'GetPkiStatus', 'RenewServerCertificate',
   'CreatePolicy', 'GetPolicy', 'ListPolicies', 'UpdatePolicy', 'DeletePolicy', 'ListRoles', 'GetRole',
   'ListApprovals', 'GetApproval', 'ApproveRequest', 'RejectRequest',
-  'LookupEvents', 'VerifyAuditTrail', 'ExportAuditTrail', 'GetComplianceReport', 'GetMetrics', 'GetStatus',
+  'LookupEvents', 'VerifyAuditTrail', 'ExportAuditTrail', 'ArchiveAuditTrail', 'GetComplianceReport', 'GetMetrics', 'GetStatus',
   'UnsealRoot', 'ResetUnseal', 'SealRoot', 'RekeyRoot', 'RotateRoot', 'MigrateRoot', 'RecoverRoot',
 ].map((name) => `datadefender:${name}`);
 
@@ -101,6 +101,9 @@ export const AUDIT_READ_ACTIONS = ['datadefender:LookupEvents', 'datadefender:Ve
 
 /** Taking the audit trail and compliance evidence out of the system. */
 export const AUDIT_EXPORT_ACTIONS = ['datadefender:ExportAuditTrail', 'datadefender:GetComplianceReport'] as const;
+
+/** Applying the audit retention: archiving old segments to files that still verify, then deleting them. */
+export const AUDIT_ARCHIVE_ACTIONS = ['datadefender:ArchiveAuditTrail'] as const;
 
 /** Reading operational metrics. */
 export const METRICS_ACTIONS = ['datadefender:GetMetrics'] as const;

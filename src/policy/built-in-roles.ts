@@ -10,6 +10,7 @@
  * - `system` belongs to DataDefender's own background jobs; no principal can be given it.
  */
 import {
+  AUDIT_ARCHIVE_ACTIONS,
   AUDIT_EXPORT_ACTIONS,
   AUDIT_READ_ACTIONS,
   DATA_ACTIONS,
@@ -67,8 +68,8 @@ const ROLES = {
     ],
   },
   'compliance-officer': {
-    description: 'Read-only key metadata; reads and exports the audit trail; compliance reports.',
-    statements: [allow('ReadKeyMetadata', [...KEY_METADATA_ACTIONS]), allow('AuditEvidence', [...AUDIT_READ_ACTIONS, ...AUDIT_EXPORT_ACTIONS])],
+    description: 'Read-only key metadata; reads and exports the audit trail and applies its retention (archival); compliance reports.',
+    statements: [allow('ReadKeyMetadata', [...KEY_METADATA_ACTIONS]), allow('AuditEvidence', [...AUDIT_READ_ACTIONS, ...AUDIT_EXPORT_ACTIONS]), allow('AuditRetention', [...AUDIT_ARCHIVE_ACTIONS])],
   },
   application: {
     description: 'A financial application at run time: data keys, encrypt and decrypt on the keys it is given (grants or key policies), nothing else.',
@@ -76,7 +77,7 @@ const ROLES = {
   },
   [SYSTEM_ROLE]: {
     description: "DataDefender's own background jobs (rotation, deletion). Not assignable.",
-    statements: [allow('Everything', 'kms:*'), allow('ServerCertificates', ['datadefender:RenewServerCertificate', 'datadefender:InitCertificateAuthority'])],
+    statements: [allow('Everything', 'kms:*'), allow('ServerCertificates', ['datadefender:RenewServerCertificate', 'datadefender:InitCertificateAuthority']), allow('AuditRetention', [...AUDIT_ARCHIVE_ACTIONS])],
   },
 } as const satisfies Record<string, RoleDefinition>;
 

@@ -1,19 +1,23 @@
 /**
- * `datadefender audit search|export|verify|hash|public-key`: the tamper-evident audit trail from the command line.
+ * `datadefender audit search|export|verify|hash|public-key|archive`: the tamper-evident audit trail from the command
+ * line.
  * `verify` runs the verifier (src/audit/verifier.ts) here, in the client: online it reads the chains, checkpoints
  * and events through the REST API (VerifyAuditTrail) and trusts the server's public keys unless `--public-key` pins
  * them; offline (`--file`) it needs an export and `--public-key`, nothing else. A break exits with code 3.
  * `export` writes JSON lines (header, checkpoints, events; mode 0600, never over an existing file); the values
- * `hash` hashes are read from standard input, never from the command line.
+ * `hash` hashes are read from standard input, never from the command line. `archive` applies the server's retention
+ * (old segments to archive files on the server that still verify; `--dry-run` lists them); an archive file verifies
+ * offline like an export (`verify --file`).
  */
 import { createPublicKey } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { publicKeyPem, type AuditPublicKey } from '../../audit/audit-keys.js';
-import { checkpointLine, eventLine, EXPORT_FORMAT, parseExportBuffer, type ExportHeader, type ExportLine } from '../../audit/export-format.js';
+import type { ArchiveSummary } from '../../audit/archiver.js';
+import { archiveLine, checkpointLine, eventLine, EXPORT_FORMAT_V2, parseExportBuffer, type ExportHeader, type ExportLine } from '../../audit/export-format.js';
 import { verifyTrail, type VerifyReport } from '../../audit/verifier.js';
-import type { CheckpointRecord, ChainSummary, ChainedEventRecord } from '../../ports/audit-chain-store.js';
+import type { ArchiveRecord, CheckpointRecord, ChainSummary, ChainedEventRecord } from '../../ports/audit-chain-store.js';
 import { CLI_LIMITS, integerIn } from './args.js';
 import { printable } from './format.js';
 import type { ApiClient } from './http-client.js';
@@ -37,7 +41,7 @@ async function* onlineTrail(api: ApiClient, purpose: Purpose, range: RangeOption
   keys.push(...expectArray<AuditPublicKey>(listed, 'publicKeys', api.endpoint));
   const header: ExportHeader = {
     type: 'header',
-    format: EXPORT_FORMAT,
+    format: EXPORT_FORMAT_V2,
     exportedAt: new Date().toISOString(),
     publicKeys: keys.map(({ id, algorithm, publicKey }) => ({ id, algorithm, publicKey })),
     ...(range.chain !== undefined || range.fromSequence !== undefined || range.toSequence !== undefined ? { range: { ...range } } : {}),
@@ -49,6 +53,12 @@ async function* onlineTrail(api: ApiClient, purpose: Purpose, range: RangeOption
     if (range.toSequence !== undefined && cp.sequence > range.toSequence) continue;
     if (range.fromSequence !== undefined && cp.sequence < range.fromSequence) continue;
     yield checkpointLine({ ...cp, time: new Date(cp.time) });
+  }
+  // The signed records of archived segments: they stand in for the events the retention archived.
+  const archived = await api.request<{ archives: (Omit<ArchiveRecord, 'time'> & { time: string })[] }>('GET', `/v1/audit/archives?purpose=${purpose}${chainQuery}`);
+  for (const r of expectArray<Omit<ArchiveRecord, 'time'> & { time: string }>(archived, 'archives', api.endpoint)) {
+    if (range.toSequence !== undefined && r.firstSequence > range.toSequence) continue;
+    yield archiveLine({ ...r, time: new Date(r.time) });
   }
   // Checkpoints of chains that have no events left are still listed above (the verifier reports them truncated).
   for (const chain of chains) {
@@ -95,7 +105,8 @@ function formatReport(report: VerifyReport): string {
   ];
   for (const c of report.chains) {
     const last = c.lastCheckpoint ? `last checkpoint ${c.lastCheckpoint.sequence} at ${c.lastCheckpoint.time}` : 'no checkpoint';
-    lines.push(`  chain ${c.chainId}: events ${c.firstSequence ?? '-'}..${c.lastSequence ?? '-'} (${c.events}), ${last}`);
+    const archived = c.archivedThrough === null ? '' : `, archived 1..${c.archivedThrough} (${c.archives} signed record(s))`;
+    lines.push(`  chain ${c.chainId}: events ${c.firstSequence ?? '-'}..${c.lastSequence ?? '-'} (${c.events}), ${last}${archived}`);
   }
   if (report.firstBreak) lines.push(`first break: [${report.firstBreak.kind}] ${report.firstBreak.message}`);
   for (const b of report.breaks.slice(1)) lines.push(`also: [${b.kind}] ${b.message}`);
@@ -179,7 +190,7 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
         const lines = fileTrail(await readInput(io, opts.file, 'export'));
         const first = lines.next();
         const header = first.done ? undefined : first.value;
-        if (header?.type !== 'header') throw new CliError(`${opts.file} is not a ${EXPORT_FORMAT} file (no header first).`);
+        if (header?.type !== 'header') throw new CliError(`${opts.file} is not a ${EXPORT_FORMAT_V2} file (no header first).`);
         keys.push(...header.publicKeys.map((k) => ({ ...k, createdAt: new Date(0) })));
         anchored ||= (header.range?.fromSequence ?? 1) > 1;
         source = (function* () {
@@ -204,6 +215,25 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
       const report = await verifyTrail(withKeys(), { publicKeys: trusted, anchored });
       s.print(report, () => formatReport(report));
       if (!report.ok) throw new CliError(`audit trail verification failed: ${report.firstBreak?.message ?? 'broken'}`, { exitCode: 3 });
+    });
+
+  audit
+    .command('archive')
+    .description('apply the audit retention now: archive segments older than it to files that still verify, then delete them (compliance-officer, administrator)')
+    .option('--dry-run', 'only list the segments that are due')
+    .action(async (opts: { dryRun?: boolean }, command: Command) => {
+      const s = session(command, io);
+      const api = await s.api();
+      const summary = await api.request<ArchiveSummary>('POST', '/v1/audit/archive', { dryRun: opts.dryRun === true });
+      const segments = expectArray<ArchiveSummary['segments'][number]>(summary, 'segments', api.endpoint);
+      const skipped = expectArray<ArchiveSummary['skipped'][number]>(summary, 'skipped', api.endpoint);
+      s.print(summary, () => {
+        const verb = summary.dryRun ? 'due' : 'archived';
+        const lines = [`${segments.length} segment(s) ${verb} (events before ${summary.cutoff})${summary.dryRun ? '' : `, ${summary.deleted} event(s) deleted from the trail`}`];
+        for (const g of segments) lines.push(`  chain ${g.chainId}: events ${g.firstSequence}..${g.lastSequence} (${g.events})${g.file ? ` -> ${g.file}` : ''}`);
+        for (const k of skipped) lines.push(`  skipped chain ${k.chainId}: ${k.reason}`);
+        return `${lines.map(printable).join('\n')}\n`;
+      });
     });
 
   audit

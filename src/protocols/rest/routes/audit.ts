@@ -1,6 +1,7 @@
 /**
  * The audit trail over the native API: search (LookupEvents), the chains, checkpoints and chained events a verifier
- * or an export reads (VerifyAuditTrail / ExportAuditTrail, by `purpose`), and keyed hashes for investigators.
+ * or an export reads (VerifyAuditTrail / ExportAuditTrail, by `purpose`), the signed archive records that stand in
+ * for archived events, keyed hashes for investigators, and applying the retention (ArchiveAuditTrail).
  * Invariants: every route is an authorized, audited operation of core/audit-trail.ts; pages are bounded (1000
  * events); chained events are returned exactly as stored (record text, hashes), so a client verifies them itself.
  */
@@ -36,6 +37,7 @@ const SCHEMAS = {
   chainParams: closed({ chainId }, ['chainId']),
   chainEvents: closed({ purpose, after: integerString, limit: integerString }),
   hash: closed({ value: { type: 'string', maxLength: 8192 } }, ['value']),
+  archive: closed({ dryRun: { type: 'boolean' } }),
 };
 
 function timeOf(value: string | undefined, name: string): Date | undefined {
@@ -97,6 +99,15 @@ export function auditRoutes(app: FastifyInstance, service: KeyService): void {
       return { events };
     }),
   );
+
+  app.get('/v1/audit/archives', operation('VerifyAuditTrail', { querystring: SCHEMAS.checkpoints }), handle(async (ctx, request) => {
+    const q = request.query as { purpose?: string; chain?: string };
+    return { archives: await trail.archives(ctx, purposeOf(q), q.chain) };
+  }));
+
+  app.post('/v1/audit/archive', operation('ArchiveAuditTrail', { body: SCHEMAS.archive }), handle(async (ctx, request) =>
+    trail.archive(ctx, { dryRun: (request.body as { dryRun?: boolean } | undefined)?.dryRun === true }),
+  ));
 
   app.post('/v1/audit/hash', operation('ComputeAuditHash', { body: SCHEMAS.hash }), handle(async (ctx, request) => ({
     hashes: await trail.hash(ctx, (request.body as { value: string }).value),
