@@ -3,7 +3,8 @@
  * The primary serves no requests: it starts the workers (the first alone, so it runs the storage migrations and dev
  * bootstrap before the others start), holds the local-sealed root for all of them (one seal and one unseal attempt
  * per node; the root key never leaves the primary), prints one ready line, replaces a worker that dies, and stops
- * them all on SIGINT/SIGTERM. Worker 1 runs the rotation and deletion jobs.
+ * them all on SIGINT/SIGTERM. The rotation and deletion jobs run in whichever worker holds the job lease (every worker
+ * competes; jobs/leader-lease.ts), not in a worker chosen here.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
@@ -78,7 +79,7 @@ export async function startWorker(config: ServerConfig, logger: Logger): Promise
     const ipc = connectIpcRoot('local-sealed', channel);
     root = { root: ipc, sealable: ipc, health: async () => 'ok', close: async () => {}, onSealed: ipc.onSealed };
   }
-  const server = await startServer(config, logger, { ...(root ? { root } : {}), runsJobs: process.env.DATADEFENDER_WORKER_ID === '1' });
+  const server = await startServer(config, logger, root ? { root } : {});
   process.send?.({ dd: 'ready', readyMessage: server.readyMessage } satisfies ReadyMessage);
   return server;
 }

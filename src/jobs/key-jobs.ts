@@ -2,8 +2,14 @@
  * Background jobs that drive the core: automatic rotation and scheduled deletion.
  * Invariants: one run at a time per process (a run never overlaps the previous one); each run works in
  * bounded batches until nothing is due; storage-level compare-and-swap makes concurrent runs in several
- * processes safe (a key is rotated or destroyed once); scheduled passes are skipped while `paused()` (a sealed root).
+ * processes safe (a key is rotated or destroyed once); scheduled passes are skipped while `paused()` (a sealed root,
+ * or this process not being the job leader: jobs/leader-lease.ts), and a pass stops before its next batch once it is
+ * (or once stop() is called: shutdown waits for one batch, not for a whole pass).
+ * Traffic first: between batches a pass yields to the event loop (a macrotask, plus `batchPauseMs` when set), so
+ * requests queued behind a batch are served before the next batch starts; a deletion batch flushes destroyed
+ * material once at its end (Storage.batchDestroys; SQLite: one WAL checkpoint per batch, not one per key).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { KeyService } from '../core/key-service.js';
 
@@ -13,14 +19,29 @@ export interface KeyJobs {
   stop(): Promise<void>;
 }
 
-export function startKeyJobs(deps: { service: KeyService; intervalMs: number; batchSize: number; logger: Logger; paused?: () => boolean }): KeyJobs {
-  const { service, intervalMs, batchSize, logger, paused = () => false } = deps;
+export function startKeyJobs(deps: {
+  service: KeyService;
+  intervalMs: number;
+  batchSize: number;
+  logger: Logger;
+  paused?: () => boolean;
+  /** Pause between two batches of one pass (0: just yield to the event loop). */
+  batchPauseMs?: number;
+  /** Storage.batchDestroys: one post-destroy flush per deletion batch instead of one per key. */
+  batchDestroys?: <T>(work: () => Promise<T>) => Promise<T>;
+}): KeyJobs {
+  const { service, intervalMs, batchSize, logger, paused = () => false, batchPauseMs = 0, batchDestroys = (work) => work() } = deps;
   let running: Promise<unknown> = Promise.resolve();
+  let stopping = false;
+  /** Checked before every batch: a pass ends early when paused or stopping (shutdown need not wait for 100,000 keys). */
+  const halted = () => stopping || paused();
 
   const drain = async (step: () => Promise<{ done: number; failed: number }>) => {
     let done = 0;
     let failed = 0;
-    for (;;) {
+    for (let first = true; ; first = false) {
+      if (!first) await sleep(batchPauseMs);
+      if (halted()) return { done, failed };
       const r = await step();
       done += r.done;
       failed += r.failed;
@@ -34,7 +55,7 @@ export function startKeyJobs(deps: { service: KeyService; intervalMs: number; ba
       return { done: r.rotated, failed: r.failed };
     });
     const deletion = await drain(async () => {
-      const r = await service.deletion.deleteDueKeys(batchSize);
+      const r = await batchDestroys(() => service.deletion.deleteDueKeys(batchSize));
       return { done: r.deleted, failed: r.failed };
     });
     const summary = { rotated: rotation.done, deleted: deletion.done, failed: rotation.failed + deletion.failed };
@@ -53,6 +74,7 @@ export function startKeyJobs(deps: { service: KeyService; intervalMs: number; ba
   return {
     runOnce,
     async stop() {
+      stopping = true;
       clearInterval(timer);
       await running;
     },

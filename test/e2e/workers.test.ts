@@ -1,7 +1,8 @@
 // `server --workers 2` on the local-sealed root: one unseal serves every worker (the primary holds the root), a seal
 // stops them all at once, a key disabled through one worker is refused by the others within a second, and a worker
-// that dies is replaced.
+// that dies is replaced. The jobs run in the one worker that holds the job lease: a due key is rotated exactly once.
 import { execFileSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +32,12 @@ describe('server --workers 2', () => {
     const init = await runCli(['operator', 'init', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--shares', '2', '--threshold', '2', '--share-dir', join(dir, 'shares')]);
     expect(init.code, init.stderr).toBe(0);
     admin = JSON.parse(await readFile(credentials(), 'utf8')) as DevCredentialsFile;
-    server = await spawnServer(['--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--workers', '2'], { DATADEFENDER_METADATA_CACHE_MS: '1000' });
+    server = await spawnServer(['--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--workers', '2'], {
+      DATADEFENDER_METADATA_CACHE_MS: '1000',
+      DATADEFENDER_JOB_INTERVAL_SECONDS: '1',
+      DATADEFENDER_JOB_LEASE_MS: '3000',
+      DATADEFENDER_JOB_LEASE_RENEW_MS: '1000',
+    });
   });
 
   afterAll(async () => {
@@ -65,6 +71,32 @@ describe('server --workers 2', () => {
     await new Promise((r) => setTimeout(r, 1100));
     const after = await Promise.all(Array.from({ length: 6 }, encrypt));
     expect(after.map((r) => r.body.code)).toEqual(Array(6).fill('ERR_KEY_DISABLED'));
+  });
+
+  it('elects one worker to run the jobs: a due key is rotated exactly once, by the lease holder', async () => {
+    const call = restClient(engineer);
+    const { keyId } = (await call('POST', '/v1/keys', {}, CLOSE)).body.key as { keyId: string };
+    const health = await Promise.all(Array.from({ length: 8 }, async () => (await restClient(admin)('GET', '/v1/health', undefined, CLOSE)).body.jobLeader as boolean));
+    expect(new Set(health)).toEqual(new Set([true, false])); // connections alternate between the two workers
+    const db = new Database(join(dir, 'data', 'datadefender.db'));
+    try {
+      const lease = db.prepare('select holder, epoch from job_leases where name = ?').get('key-jobs') as { holder: string; epoch: number };
+      expect(workerPids()).toContain(Number(lease.holder.split(':')[1]));
+      db.prepare('update keys set next_rotation_at = ? where id = ?').run(Date.now() - 1000, keyId);
+      const versions = async () => ((await call('GET', `/v1/keys/${keyId}/rotations`, undefined, CLOSE)).body.rotations as { version: number }[]).map((r) => r.version);
+      await expect.poll(versions, { timeout: 10_000, interval: 250 }).toEqual([2]);
+      await new Promise((r) => setTimeout(r, 2_500)); // more job passes in both workers: nothing more happens
+      expect(await versions()).toEqual([2]);
+      const events = db
+        .prepare("select outcome, count(*) as n from audit_events where event_name = 'RotateKey' and resource like ? group by outcome order by outcome")
+        .all(`%${keyId}`);
+      expect(events).toEqual([
+        { outcome: 'attempt', n: 1 },
+        { outcome: 'success', n: 1 },
+      ]);
+    } finally {
+      db.close();
+    }
   });
 
   it('operator seal through one worker stops every worker at once', async () => {

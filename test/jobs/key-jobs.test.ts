@@ -24,6 +24,31 @@ describe('key jobs', () => {
     expect(remaining.every((k) => k.currentVersion === 2)).toBe(true);
   });
 
+  it('stops before the next batch once paused (lost leadership or sealed), and resumes where it stopped', async () => {
+    const ctx = context();
+    await Promise.all(Array.from({ length: 6 }, () => f.service.keys.create(ctx, {})));
+    f.clock.advanceDays(181);
+    let batches = 0;
+    const rotateDueKeys = f.service.rotation.rotateDueKeys;
+    f.service.rotation.rotateDueKeys = (n: number) => (batches++, rotateDueKeys(n));
+    const jobs = startKeyJobs({ service: f.service, intervalMs: 3_600_000, batchSize: 2, batchPauseMs: 5, logger: pino({ level: 'silent' }), paused: () => batches >= 2 });
+    expect(await jobs.runOnce()).toEqual({ rotated: 4, deleted: 0, failed: 0 });
+    batches = 0;
+    expect(await jobs.runOnce()).toEqual({ rotated: 2, deleted: 0, failed: 0 });
+    await jobs.stop();
+  });
+
+  it('stop() ends a pass in progress after its current batch', async () => {
+    const ctx = context();
+    await Promise.all(Array.from({ length: 6 }, () => f.service.keys.create(ctx, {})));
+    f.clock.advanceDays(181);
+    const jobs = startKeyJobs({ service: f.service, intervalMs: 3_600_000, batchSize: 2, batchPauseMs: 300, logger: pino({ level: 'silent' }) });
+    const pass = jobs.runOnce();
+    await new Promise((r) => setTimeout(r, 50)); // the first batch has started (it starts at once)
+    await jobs.stop();
+    expect(await pass).toEqual({ rotated: 2, deleted: 0, failed: 0 });
+  });
+
   it('counts failures and leaves the keys due when the audit trail is down', async () => {
     const ctx = context();
     await f.service.keys.create(ctx, {});

@@ -14,6 +14,8 @@ export interface HealthReport {
   audit: 'ok' | 'unavailable';
   /** The certificate the listener serves (public anyway: every TLS client sees it) and when it is renewed. */
   certificate: { source: string; notAfter: string; renewAt: string | null };
+  /** Whether this process holds the job lease and so runs the background jobs (jobs/leader-lease.ts). */
+  jobLeader: boolean;
 }
 
 /** Health (public), caller identity and status (the audit trail's routes are in audit.ts). */
