@@ -3,14 +3,31 @@
  * Invariants: every mutation made through this process invalidates what it touches before and after it runs,
  * so this process never reads its own stale writes; changes made by other processes are seen within `ttlMs`;
  * decisions that must not race (state transitions, rotation, destruction) are still made by the storage's
- * conditional updates, never on cached data alone; cached records are shared and never mutated.
+ * conditional updates, never on cached data alone; cached records are shared and never mutated; both caches hold at
+ * most `maxEntries` records, and destroying a key drops only the cached aliases that point to it (an index by key id,
+ * kept in step by the LRU's eviction callback), so the cost of a destruction does not grow with the cache.
  */
 import type { AliasRecord, KeyRecord, Storage } from '../ports/storage.js';
 import { createLruCache, type LruCache } from './lru-cache.js';
 
 export function withReadCache(storage: Storage, options: { ttlMs: number; maxEntries: number }): Storage {
   const keys = createLruCache<KeyRecord>(options);
-  const aliases = createLruCache<AliasRecord>(options);
+  const aliasNamesOf = new Map<string, Set<string>>();
+  const aliases = createLruCache<AliasRecord>({
+    ...options,
+    onEvict: (alias) => {
+      const names = aliasNamesOf.get(alias.keyId);
+      names?.delete(alias.name);
+      if (names?.size === 0) aliasNamesOf.delete(alias.keyId);
+    },
+  });
+  const cacheAlias = (name: string, alias: AliasRecord) => {
+    aliases.set(name, alias);
+    if (aliases.get(name) !== alias) return;
+    let names = aliasNamesOf.get(alias.keyId);
+    if (!names) aliasNamesOf.set(alias.keyId, (names = new Set()));
+    names.add(name);
+  };
 
   const around = async <T>(invalidate: () => void, run: () => Promise<T>): Promise<T> => {
     invalidate();
@@ -22,18 +39,18 @@ export function withReadCache(storage: Storage, options: { ttlMs: number; maxEnt
   };
 
   const readThrough =
-    <T>(cache: LruCache<T>, read: (id: string) => Promise<T | undefined>) =>
+    <T>(cache: Pick<LruCache<T>, 'get'>, read: (id: string) => Promise<T | undefined>, store: (id: string, value: T) => void) =>
     async (id: string): Promise<T | undefined> => {
       const hit = cache.get(id);
       if (hit) return hit;
       const value = await read(id);
-      if (value) cache.set(id, value);
+      if (value) store(id, value);
       return value;
     };
 
   const overrides: Partial<Storage> = {
-    getKey: readThrough(keys, (id) => storage.getKey(id)),
-    getAlias: readThrough(aliases, (name) => storage.getAlias(name)),
+    getKey: readThrough(keys, (id) => storage.getKey(id), (id, key) => keys.set(id, key)),
+    getAlias: readThrough(aliases, (name) => storage.getAlias(name), cacheAlias),
     updateKey: (id, patch, ifStates) => around(() => keys.delete(id), () => storage.updateKey(id, patch, ifStates)),
     addVersion: (version, expected, next) =>
       around(() => keys.delete(version.keyId), () => storage.addVersion(version, expected, next)),
@@ -43,7 +60,7 @@ export function withReadCache(storage: Storage, options: { ttlMs: number; maxEnt
       around(
         () => {
           keys.delete(id);
-          aliases.deletePrefix('');
+          for (const name of [...(aliasNamesOf.get(id) ?? [])]) aliases.delete(name);
         },
         () => storage.destroyKey(id, now),
       ),

@@ -1,7 +1,8 @@
 /**
  * Bounded cache of unwrapped key material, so the root of trust is not on every request's path.
  * Invariants: at most `maxEntries` secrets in memory; an entry older than `ttlMs` is never returned;
- * evicted, expired and replaced secrets are zeroed.
+ * evicted, expired and replaced secrets are zeroed; dropping one key's versions costs O(its cached versions), not
+ * O(cache size) (a per-key index of cached versions, kept in step by the LRU's eviction callback).
  */
 import type { SecretBytes } from '../crypto/index.js';
 import { createLruCache } from './lru-cache.js';
@@ -18,18 +19,37 @@ export interface MaterialCache {
 }
 
 export function createMaterialCache(options: { maxEntries: number; ttlMs: number; now?: () => number }): MaterialCache {
-  const cache = createLruCache<SecretBytes>({ ...options, onEvict: (secret) => secret.destroy() });
+  const versionsOf = new Map<string, Set<number>>();
+  const cache = createLruCache<{ keyId: string; version: number; secret: SecretBytes }>({
+    ...options,
+    onEvict: ({ keyId, version, secret }) => {
+      secret.destroy();
+      const versions = versionsOf.get(keyId);
+      versions?.delete(version);
+      if (versions?.size === 0) versionsOf.delete(keyId);
+    },
+  });
   let hits = 0;
   let misses = 0;
   return {
     get(keyId, version) {
-      const secret = cache.get(`${keyId}/${version}`);
+      const secret = cache.get(`${keyId}/${version}`)?.secret;
       if (secret) hits++;
       else misses++;
       return secret;
     },
-    set: (keyId, version, secret) => cache.set(`${keyId}/${version}`, secret),
-    evictKey: (keyId) => cache.deletePrefix(`${keyId}/`),
+    set(keyId, version, secret) {
+      const name = `${keyId}/${version}`;
+      if (cache.get(name)?.secret === secret) return;
+      cache.set(name, { keyId, version, secret });
+      if (cache.get(name)?.secret !== secret) return;
+      let versions = versionsOf.get(keyId);
+      if (!versions) versionsOf.set(keyId, (versions = new Set()));
+      versions.add(version);
+    },
+    evictKey(keyId) {
+      for (const version of [...(versionsOf.get(keyId) ?? [])]) cache.delete(`${keyId}/${version}`);
+    },
     clear: () => cache.deletePrefix(''),
     stats: () => ({ entries: cache.size, maxEntries: options.maxEntries, hits, misses }),
   };

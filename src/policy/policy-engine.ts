@@ -28,11 +28,14 @@ export function defaultKeyPolicy(accountId: string): string {
   return renderPolicy(buildDefaultKeyPolicy(accountId));
 }
 
-/** A bounded cache of parsed documents of one kind by their text (oldest entry evicted first). */
-function documentCache(kind: Exclude<PolicyKind, 'grant'>, size: number) {
+/**
+ * A bounded cache of parsed documents of one kind by their text (oldest entry evicted first): at most `size` entries
+ * (at least one), however many distinct documents pass through; `entries()` says how many it holds now.
+ */
+export function documentCache(kind: Exclude<PolicyKind, 'grant'>, size: number) {
   const parsed = new Map<string, ParsedPolicy>();
   const options = kind === 'key' ? { kind, resourceDefaultsToAny: true } : { kind };
-  return (text: string): ParsedPolicy => {
+  const get = (text: string): ParsedPolicy => {
     let policy = parsed.get(text);
     if (!policy) {
       policy = parsePolicy(text, options);
@@ -41,6 +44,7 @@ function documentCache(kind: Exclude<PolicyKind, 'grant'>, size: number) {
     }
     return policy;
   };
+  return Object.assign(get, { entries: () => parsed.size });
 }
 
 const conditionKeySets = new WeakMap<ParsedPolicy, ReadonlySet<string>>();
@@ -56,6 +60,7 @@ function conditionKeysOf(policy: ParsedPolicy): ReadonlySet<string> {
 
 const NO_POLICIES: readonly AttachedPolicy[] = Object.freeze([]);
 
+/** `cacheSize`: parsed identity and key policy documents kept, each (config policyCacheSize; default 10,000). */
 export function createPolicyEngine(options: { cacheSize?: number } = {}): PolicyEngine {
   const size = options.cacheSize ?? 10_000;
   const identityDocument = documentCache('identity', size);
