@@ -22,6 +22,11 @@ import { createCertificateAuthority } from './pki/certificate-authority.js';
 import { createBearerAuthenticator } from './identity/bearer-authenticator.js';
 import { ensureDevCredentials } from './identity/dev-bootstrap.js';
 import { startKeyJobs } from './jobs/key-jobs.js';
+import { startAuditArchiveJob } from './jobs/audit-archive-job.js';
+import { createAuditArchiver } from './audit/archiver.js';
+import { jobContext } from './core/job-context.js';
+import { resolve as resolvePath } from 'node:path';
+import { runWhileLeader, startLeaderLease } from './jobs/leader-lease.js';
 import { ensureDevCertificates } from './pki/dev-ca.js';
 import { createPolicyEngine } from './policy/policy-engine.js';
 import { systemClock } from './ports/clock.js';
@@ -77,12 +82,13 @@ async function tlsMaterial(config: ServerConfig) {
 export interface WorkerRole {
   /** The root of trust, when the primary holds it for every worker (local-sealed). */
   root?: OpenedRoot;
-  /** Whether this process runs the rotation and deletion jobs. */
-  runsJobs: boolean;
 }
 
+/** The lease every server process competes for; its holder runs the background jobs (rotation, deletion and the rest). */
+const KEY_JOBS_LEASE = 'key-jobs';
+
 /** Starts the server described by `config`; resolves once it listens (and, in dev mode, its credentials are written). */
-export async function startServer(config: ServerConfig, logger: Logger, role: WorkerRole = { runsJobs: true }): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, logger: Logger, role: WorkerRole = {}): Promise<RunningServer> {
   const paths = dataPaths(config);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   if (config.dev) {
@@ -103,6 +109,7 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
   const auditRuntime = startAuditRuntime({
     store: storage,
     root,
+    ...(opened.signingKeys ? { signingKeys: opened.signingKeys } : {}),
     clock: systemClock,
     sealed,
     checkpointEvents: config.auditCheckpointEvents,
@@ -114,10 +121,19 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
   const audit = auditRuntime.log;
   // Custom key stores (AWS CloudHSM key store model) open PKCS#11 tokens through the configured module.
   const keyStores = config.pkcs11Module ? createPkcs11KeyStoreConnector({ modulePath: config.pkcs11Module }) : undefined;
-  const service = createKeyService({ storage, root, audit, auditKeys: auditRuntime.keyring, policies: createPolicyEngine(), clock: systemClock, scope, sealed, ...(keyStores ? { keyStores } : {}), settings: { ...config, dualControl } });
+  // Audit retention (issue #6 item 7): only when configured; 0 keeps every event.
+  const auditArchiver =
+    config.auditRetentionDays > 0 && config.auditArchiveDir
+      ? createAuditArchiver({ store: storage, keyring: auditRuntime.keyring, clock: systemClock, dir: resolvePath(config.auditArchiveDir), retentionDays: config.auditRetentionDays, batchSize: config.jobBatchSize })
+      : undefined;
+  const service = createKeyService({ storage, root, audit, auditKeys: auditRuntime.keyring, ...(auditArchiver ? { auditArchiver } : {}), policies: createPolicyEngine({ cacheSize: config.policyCacheSize }), clock: systemClock, scope, sealed, ...(keyStores ? { keyStores } : {}), settings: { ...config, dualControl } });
   const identity = createIdentityService({ storage, run: service.run, clock: systemClock, scope, root });
   const callers = createCallerDirectory({ storage });
-  const rootOperations = createRootOperations({ run: service.run, root, ...(sealable ? { sealable } : {}), forgetMaterial: service.materialCache.clear });
+  const rootOperations = createRootOperations({ run: service.run, root, ...(sealable ? { sealable } : {}), forgetMaterial: () => {
+    service.materialCache.clear();
+    auditRuntime.keyring.forget();
+    pki.forget();
+  } });
   const rootMigrations = createRootMigrations({
     run: service.run,
     storage,
@@ -129,20 +145,22 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
     onError: (err) => logger.error({ err }, 'root re-wrap job failed'),
   });
 
-  const pki = createCertificateAuthority({ storage, root, run: service.run, clock: systemClock });
+  const pki = createCertificateAuthority({ storage, root, ...(opened.signingKeys ? { signingKeys: opened.signingKeys } : {}), run: service.run, clock: systemClock });
   const tlsOptions = await builtInTlsOptions(config, { ca: pki, tlsDir: paths.tlsDir, sealed, scope, logger, now: () => systemClock.now() });
   const prepared = await prepareServerTls(tlsOptions);
   const tls = { caCertFile: prepared.caCertFile };
   if (!config.dev && !config.tlsCertFile) logger.warn(`No TLS certificate configured: serving one from the built-in CA; clients trust ${tls.caCertFile}.`);
   const app = createHttpServer({ tls: prepared.material, logger });
   let tlsUpkeep: ReturnType<typeof maintainServerTls> | undefined;
+  // Every process competes (every worker, every node on one database): the jobs run where the lease is held.
+  const jobLease = await startLeaderLease({ store: storage, name: KEY_JOBS_LEASE, durationMs: config.jobLeaseMs, renewMs: config.jobLeaseRenewMs, logger });
   const health = async (): Promise<HealthReport> => {
     const auditOk = audit.healthy();
     const rootOk = (await opened.health()) === 'ok';
     const status = sealed() ? 'sealed' : auditOk && rootOk ? 'ok' : 'degraded';
     const serving = tlsUpkeep?.serving() ?? { ...prepared.serving, renewAt: null };
     const certificate = { source: serving.source, notAfter: serving.notAfter.toISOString(), renewAt: serving.renewAt?.toISOString() ?? null };
-    return { status, version: VERSION, storage: storage.kind, rootOfTrust: root.kind, root: rootOk ? 'ok' : 'unavailable', audit: auditOk ? 'ok' : 'unavailable', certificate };
+    return { status, version: VERSION, storage: storage.kind, rootOfTrust: root.kind, root: rootOk ? 'ok' : 'unavailable', audit: auditOk ? 'ok' : 'unavailable', certificate, jobLeader: jobLease.isLeader() };
   };
   await app.register(restApi, {
     service,
@@ -164,9 +182,17 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
   if (config.dev) {
     await ensureDevCredentials({ storage, root, scope, now: systemClock.now(), file: paths.devCredentialsFile, endpoint, caCertFile: tls.caCertFile });
   }
-  const jobs = role.runsJobs ? startKeyJobs({ service, intervalMs: config.jobIntervalSeconds * 1000, batchSize: config.jobBatchSize, logger, paused: sealed }) : undefined;
+  const jobs = runWhileLeader(jobLease, (notLeader) =>
+    startKeyJobs({ service, intervalMs: config.jobIntervalSeconds * 1000, batchSize: config.jobBatchSize, batchPauseMs: config.jobBatchPauseMs, batchDestroys: storage.batchDestroys, logger, paused: () => sealed() || notLeader() }),
+  );
+  const archiveJob = auditArchiver
+    ? runWhileLeader(jobLease, (notLeader) =>
+        startAuditArchiveJob({ archive: () => service.auditTrail.archive(jobContext(scope), { dryRun: false }), logger, paused: () => sealed() || notLeader() }),
+      )
+    : undefined;
   opened.onSealed?.(service.materialCache.clear);
   opened.onSealed?.(pki.forget);
+  opened.onSealed?.(auditRuntime.keyring.forget);
   const readyMessage = config.dev
     ? `DataDefender ready on ${endpoint} (dev mode; credentials in ${paths.devCredentialsFile})`
     : `DataDefender ready on ${endpoint} (root of trust: ${root.kind}${sealed() ? '; SEALED: unseal it with datadefender operator unseal' : ''})`;
@@ -179,7 +205,9 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
       await rootMigrations.close();
       await tlsUpkeep?.stop();
       await app.close();
-      await jobs?.stop();
+      await jobs.stop();
+      await archiveJob?.stop();
+      await jobLease.stop();
       await service.customKeyStores.closeConnections();
       await auditRuntime.close();
       await storage.close();

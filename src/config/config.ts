@@ -56,9 +56,16 @@ const schema = z
     defaultRotationPeriodDays: z.number().int().min(90).max(2560),
     jobIntervalSeconds: z.number().int().min(1).max(86_400),
     jobBatchSize: z.number().int().min(1).max(10_000),
+    /** Pause between two batches of one job pass, so request latency stays flat while a large pass runs. */
+    jobBatchPauseMs: z.number().int().min(0).max(60_000),
+    /** Leader election of the jobs: the lease's lifetime, and how often its holder renews it (and others retry). */
+    jobLeaseMs: z.number().int().min(500).max(3_600_000),
+    jobLeaseRenewMs: z.number().int().min(100).max(1_200_000),
     keyCacheSize: z.number().int().min(0).max(10_000_000),
     keyCacheTtlSeconds: z.number().int().min(0).max(86_400),
     metadataCacheMs: z.number().int().min(0).max(60_000),
+    /** Parsed policy documents kept in memory, per kind (identity, key): the compiled-policy cache's bound. */
+    policyCacheSize: z.number().int().min(1).max(1_000_000),
     dualControl: z.boolean(),
     dualControlOperations: z.array(z.string().regex(/^[A-Za-z]{1,64}$/, 'expected operation names such as ScheduleKeyDeletion')).min(1),
     approvalTtlSeconds: z.number().int().min(60).max(7 * 86_400),
@@ -79,8 +86,13 @@ const schema = z
     auditCheckpointSeconds: z.number().int().min(1).max(86_400),
     /** Streaming followers of the audit trail: `-` (stdout), a file path (JSON lines), `syslog://host:port`. */
     auditStreams: z.array(z.string().min(1)).max(8),
+    /** Audit retention in days: events older are archived to files that still verify, then deleted; 0 keeps everything. */
+    auditRetentionDays: z.number().int().min(0).max(36_500),
+    /** Where audit archive files go (required with a retention). */
+    auditArchiveDir: z.string().min(1).optional(),
   })
   .strict()
+  .refine((c) => c.jobLeaseRenewMs * 2 <= c.jobLeaseMs, { message: 'renew the job lease at most every half of its lifetime', path: ['jobLeaseRenewMs'] })
   .refine((c) => !c.tlsCertFile === !c.tlsKeyFile, { message: 'give both tlsCertFile and tlsKeyFile', path: ['tlsCertFile'] })
   .refine((c) => c.dev || c.rootOfTrust !== 'local', { message: 'the local root (a key in a file) is for dev mode only', path: ['rootOfTrust'] })
   .refine((c) => rootOf(c) !== 'pkcs11' || (c.pkcs11Module && c.pkcs11KeyLabel && (c.pkcs11TokenLabel === undefined) !== (c.pkcs11Slot === undefined)), {
@@ -91,7 +103,12 @@ const schema = z
     message: 'the pkcs11 root needs its PIN from exactly one of pkcs11PinFile and pkcs11PinEnv (never in the configuration itself)',
     path: ['pkcs11PinFile'],
   })
-  .refine((c) => rootOf(c) !== 'aws-kms' || c.awsKmsKeyId !== undefined, { message: 'the aws-kms root needs awsKmsKeyId', path: ['awsKmsKeyId'] });
+  .refine((c) => rootOf(c) !== 'aws-kms' || c.awsKmsKeyId !== undefined, { message: 'the aws-kms root needs awsKmsKeyId', path: ['awsKmsKeyId'] })
+  .refine((c) => c.auditRetentionDays === 0 || c.auditRetentionDays >= 365, {
+    message: 'an audit retention must be at least 365 days (PCI DSS 10.5.1 keeps 12 months of audit history), or 0 to keep everything',
+    path: ['auditRetentionDays'],
+  })
+  .refine((c) => c.auditRetentionDays === 0 || c.auditArchiveDir !== undefined, { message: 'an audit retention needs auditArchiveDir (where archived segments go)', path: ['auditArchiveDir'] });
 
 export type ServerConfig = Readonly<z.infer<typeof schema>> & {
   readonly host: string;
@@ -125,9 +142,13 @@ const ENV: Record<string, keyof z.input<typeof schema>> = {
   DATADEFENDER_DEFAULT_ROTATION_DAYS: 'defaultRotationPeriodDays',
   DATADEFENDER_JOB_INTERVAL_SECONDS: 'jobIntervalSeconds',
   DATADEFENDER_JOB_BATCH_SIZE: 'jobBatchSize',
+  DATADEFENDER_JOB_BATCH_PAUSE_MS: 'jobBatchPauseMs',
+  DATADEFENDER_JOB_LEASE_MS: 'jobLeaseMs',
+  DATADEFENDER_JOB_LEASE_RENEW_MS: 'jobLeaseRenewMs',
   DATADEFENDER_KEY_CACHE_SIZE: 'keyCacheSize',
   DATADEFENDER_KEY_CACHE_TTL_SECONDS: 'keyCacheTtlSeconds',
   DATADEFENDER_METADATA_CACHE_MS: 'metadataCacheMs',
+  DATADEFENDER_POLICY_CACHE_SIZE: 'policyCacheSize',
   DATADEFENDER_DUAL_CONTROL: 'dualControl',
   DATADEFENDER_DUAL_CONTROL_OPERATIONS: 'dualControlOperations',
   DATADEFENDER_APPROVAL_TTL_SECONDS: 'approvalTtlSeconds',
@@ -147,9 +168,11 @@ const ENV: Record<string, keyof z.input<typeof schema>> = {
   DATADEFENDER_AUDIT_CHECKPOINT_EVENTS: 'auditCheckpointEvents',
   DATADEFENDER_AUDIT_CHECKPOINT_SECONDS: 'auditCheckpointSeconds',
   DATADEFENDER_AUDIT_STREAMS: 'auditStreams',
+  DATADEFENDER_AUDIT_RETENTION_DAYS: 'auditRetentionDays',
+  DATADEFENDER_AUDIT_ARCHIVE_DIR: 'auditArchiveDir',
 };
 
-const NUMERIC = new Set(['tlsCertificateLifetimeSeconds', 'defaultRotationPeriodDays', 'jobIntervalSeconds', 'jobBatchSize', 'keyCacheSize', 'keyCacheTtlSeconds', 'metadataCacheMs', 'approvalTtlSeconds', 'pkcs11Slot', 'auditCheckpointEvents', 'auditCheckpointSeconds', 'workers']);
+const NUMERIC = new Set(['tlsCertificateLifetimeSeconds', 'defaultRotationPeriodDays', 'jobIntervalSeconds', 'jobBatchSize', 'jobBatchPauseMs', 'jobLeaseMs', 'jobLeaseRenewMs', 'keyCacheSize', 'keyCacheTtlSeconds', 'metadataCacheMs', 'policyCacheSize', 'approvalTtlSeconds', 'pkcs11Slot', 'auditCheckpointEvents', 'auditCheckpointSeconds', 'workers', 'auditRetentionDays']);
 const BOOLEAN = new Set(['dualControl']);
 const LIST = new Set(['auditStreams', 'dualControlOperations']);
 
@@ -173,15 +196,20 @@ const DEFAULTS = {
   defaultRotationPeriodDays: 180,
   jobIntervalSeconds: 60,
   jobBatchSize: 500,
+  jobBatchPauseMs: 0,
+  jobLeaseMs: 30_000,
+  jobLeaseRenewMs: 10_000,
   keyCacheSize: 100_000,
   keyCacheTtlSeconds: 300,
   metadataCacheMs: 1000,
+  policyCacheSize: 10_000,
   dualControl: false,
   dualControlOperations: [...DEFAULT_DUAL_CONTROL_OPERATIONS],
   approvalTtlSeconds: 86_400,
   auditCheckpointEvents: 1000,
   auditCheckpointSeconds: 60,
   auditStreams: [],
+  auditRetentionDays: 0,
   workers: 1,
 } as const;
 

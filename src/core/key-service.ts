@@ -8,6 +8,7 @@ import type { Storage } from '../ports/storage.js';
 import { createAliases } from './aliases.js';
 import { createAuditTrail } from './audit-trail.js';
 import type { AuditKeyring } from '../audit/audit-keys.js';
+import type { AuditArchiver } from '../audit/archiver.js';
 import type { AccountScope } from './arn.js';
 import { createOperationRunner } from './audited-operation.js';
 import type { KeyContext } from './key-context.js';
@@ -44,6 +45,8 @@ export interface KeyServiceDeps {
   sealed?: () => boolean;
   /** The audit signing and HMAC keys (public keys and keyed hashes for the audit trail); absent in some tests. */
   auditKeys?: AuditKeyring;
+  /** Audit retention (archiving old segments), when configured. */
+  auditArchiver?: AuditArchiver;
   /** Opens custom key stores' HSM tokens (main.ts picks the adapter); absent when no PKCS#11 module is configured. */
   keyStores?: KeyStoreConnector;
   settings: {
@@ -88,7 +91,7 @@ export function createKeyService(deps: KeyServiceDeps) {
     keyPolicies: createKeyPolicies(kc),
     keyImport: createKeyImport(kc),
     customKeyStores: createCustomKeyStores({ storage: deps.storage, root, clock, run: kc.run, hsmKeys }),
-    auditTrail: createAuditTrail(kc, deps.auditKeys),
+    auditTrail: createAuditTrail(kc, deps.auditKeys, deps.auditArchiver),
     approvals: createApprovals({ ...kc, storage: deps.storage }, access),
     /** Whether dual control is on and what it gates (for status). */
     dualControl: settings.dualControl,

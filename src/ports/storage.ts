@@ -1,8 +1,9 @@
-import type { AuditChainStore } from './audit-chain-store.js';
+import type { AuditArchiveStore, AuditChainStore } from './audit-chain-store.js';
 import type { AuditSink } from './audit-sink.js';
 import type { RootRingStorage } from './root-ring-storage.js';
 import type { PkiStorage } from './pki-storage.js';
 import type { CustomKeyStoreStorage } from './custom-key-store-storage.js';
+import type { JobLeaseStore } from './job-lease-store.js';
 
 export const KEY_STATES = ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'] as const;
 export type KeyState = (typeof KEY_STATES)[number];
@@ -192,13 +193,32 @@ export interface ApprovalRecord {
   consumedAt: Date | null;
 }
 
+/** One key with its first version, for the bulk path. */
+export interface KeyWithFirstVersion {
+  key: KeyRecord;
+  first: KeyVersionRecord;
+}
+
+/**
+ * Bulk creation of keys (seeding a key population for benchmarks and load tests): the rows createKey writes, many per
+ * statement. Not on any request path.
+ */
+export interface BulkKeyStore {
+  /**
+   * Inserts every key with its first version in one transaction, in multi-row INSERTs: all or nothing.
+   * @throws ValidationError when a first version is not its key's current version; AlreadyExistsError when a key id
+   *         exists already (in storage or twice in `entries`), and then nothing of this call is inserted.
+   */
+  insertKeys(entries: readonly KeyWithFirstVersion[]): Promise<void>;
+}
+
 /**
  * The storage port: the few operations the core needs. Storage is untrusted for confidentiality
  * (material is wrapped) but trusted to apply each method atomically.
  * Errors: AlreadyExistsError on duplicate ids or alias names, InvalidMarkerError on a bad marker,
  * DependencyError when the database cannot be reached.
  */
-export interface Storage extends AuditSink, AuditChainStore, RootRingStorage, PkiStorage, CustomKeyStoreStorage<KeyRecord> {
+export interface Storage extends AuditSink, AuditChainStore, AuditArchiveStore, RootRingStorage, PkiStorage, CustomKeyStoreStorage<KeyRecord>, JobLeaseStore, BulkKeyStore {
   readonly kind: 'sqlite' | 'postgres';
 
   /** Inserts a key with its first version in one transaction (no version for a PendingImport key, version 0). */
@@ -241,6 +261,12 @@ export interface Storage extends AuditSink, AuditChainStore, RootRingStorage, Pk
    * only if it is still PendingDeletion with deletionAt <= now. Returns whether it was destroyed.
    */
   destroyKey(id: string, now: Date): Promise<boolean>;
+  /**
+   * Runs `work` with the flush that follows each destroyKey (SQLite: a WAL checkpoint that overwrites destroyed
+   * material on disk) done once when `work` settles instead of after every key: for jobs destroying keys in batches.
+   * The flush has run (if any key was destroyed) before this settles. Nested calls share the outermost flush.
+   */
+  batchDestroys<T>(work: () => Promise<T>): Promise<T>;
 
   /** AlreadyExistsError when the name is taken. */
   createAlias(alias: AliasRecord): Promise<void>;

@@ -101,6 +101,8 @@ describe('SQLite storage specifics', () => {
           { name: '0006-custom-key-stores' },
           { name: '0007-audit-chain' },
           { name: '0008-pki' },
+          { name: '0009-audit-archive' },
+          { name: '0010-job-leases' },
         ]);
         const tables = raw.prepare("select name from sqlite_master where type = 'table' order by name").pluck().all();
         expect(tables).toEqual(

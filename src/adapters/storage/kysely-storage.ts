@@ -6,7 +6,8 @@
  *   so concurrent servers on one database never interleave a check and its write.
  * - addVersion is a compare-and-swap on keys.current_version: the version row is inserted only when the
  *   conditional UPDATE changed exactly one row, in the same transaction. Versions are gap-free and never duplicated.
- * - destroyKey deletes aliases, grants, versions and the key only while the key is PendingDeletion and due.
+ * - destroyKey deletes aliases, grants, versions and the key only while the key is PendingDeletion and due; the
+ *   dialect's afterDestroy flush follows each call, or once at the end of an enclosing batchDestroys.
  * - Grant ids are globally unique (grants' primary key is the id alone), so every grant list orders and resumes by
  *   grant id, and a grant marker is the id of the last grant returned. Names are unique per key (NULLs are distinct).
  * - Lists page by their ordering column; a marker names the last item returned (approvals: its created_at and id);
@@ -21,6 +22,7 @@
  * - decideApproval and consumeApproval are single conditional UPDATEs on status and expires_at: of racing callers,
  *   exactly one succeeds.
  * - Everything thrown is a DataDefenderError whose message never carries driver text (see storage-dialect.ts).
+ * - insertKeys (bulk-keys.ts) writes the rows createKey writes, many per statement, all or nothing per call.
  */
 import type { Kysely, Transaction } from 'kysely';
 import { AlreadyExistsError, NotFoundError, ValidationError } from '../../errors/index.js';
@@ -78,9 +80,12 @@ import {
 import type { StorageDatabase } from './schema.js';
 import { translateError, type ConflictMapping, type StorageDialect } from './storage-dialect.js';
 import { createAuditChainQueries } from './audit-chain-queries.js';
+import { createAuditArchiveQueries } from './audit-archive-queries.js';
 import { createRootRingQueries } from './root-ring-queries.js';
 import { createPkiQueries } from './pki-queries.js';
 import { createCustomKeyStoreQueries } from './custom-key-store-queries.js';
+import { createJobLeaseQueries } from './job-lease-queries.js';
+import { createBulkKeyQueries } from './bulk-keys.js';
 
 /** Rows per INSERT statement in an audit append (14 parameters each; well under both engines' limits). */
 const AUDIT_ROWS_PER_STATEMENT = 500;
@@ -154,6 +159,10 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
     }
   };
   let closing: Promise<void> | undefined;
+  /** Set inside batchDestroys: whether a key was destroyed since it began (its flush is then owed at the end). */
+  let deferredFlush: { owed: boolean } | undefined;
+  // Best effort: the key is already gone; failing to flush now only delays the overwrite.
+  const flushDestroyed = async () => dialect.afterDestroy && (await dialect.afterDestroy(db).catch(() => undefined));
   /** Principals with `policies`, the JSON array of their attached policy names: one statement, one snapshot. */
   const selectPrincipals = (q: Kysely<StorageDatabase>) =>
     q
@@ -172,9 +181,12 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
   return {
     kind: dialect.kind,
     ...createAuditChainQueries(db, guard),
+    ...createAuditArchiveQueries(db, guard),
     ...createRootRingQueries(db, guard),
     ...createPkiQueries(db, guard),
     ...createCustomKeyStoreQueries(db, guard),
+    ...createJobLeaseQueries(db, guard, dialect.kind),
+    ...createBulkKeyQueries(db, guard),
 
     // ---- keys ---------------------------------------------------------------------------------------------
 
@@ -375,12 +387,21 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
           await trx.deleteFrom('keys').where('id', '=', id).execute();
           return true;
         });
-        if (destroyed && dialect.afterDestroy) {
-          // Best effort: the key is already gone; failing to flush now only delays the overwrite.
-          await dialect.afterDestroy(db).catch(() => undefined);
-        }
+        if (destroyed && deferredFlush) deferredFlush.owed = true;
+        else if (destroyed) await flushDestroyed();
         return destroyed;
       });
+    },
+
+    async batchDestroys<T>(work: () => Promise<T>): Promise<T> {
+      if (deferredFlush) return work();
+      const batch = (deferredFlush = { owed: false });
+      try {
+        return await work();
+      } finally {
+        deferredFlush = undefined;
+        if (batch.owed) await flushDestroyed();
+      }
     },
 
     // ---- aliases ------------------------------------------------------------------------------------------

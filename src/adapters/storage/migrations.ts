@@ -9,9 +9,11 @@
  * apply each migration exactly once.
  */
 import { auditChain } from './migration-audit-chain.js';
+import { auditArchive } from './migration-audit-archive.js';
 import { rootRing } from './migration-root-ring.js';
 import { pkiTables } from './migration-pki.js';
 import { customKeyStores } from './migration-custom-key-stores.js';
+import { jobLeases } from './migration-job-leases.js';
 import { sql, type ColumnDataType, type CreateTableBuilder, type Expression, type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 
 /** A column type: a Kysely type name or raw SQL (e.g. `text collate "C"`). */
@@ -254,6 +256,8 @@ export function storageMigrations(d: MigrationDialect): Record<string, Migration
     '0006-custom-key-stores': customKeyStores(d),
     '0007-audit-chain': auditChain(d),
     '0008-pki': pkiTables(d),
+    '0009-audit-archive': auditArchive(d),
+    '0010-job-leases': jobLeases(d),
   };
 }
 

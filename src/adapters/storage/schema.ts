@@ -6,6 +6,7 @@
 import type { Generated } from 'kysely';
 import type { PkiAuthoritiesTable, PkiCertificatesTable } from './migration-pki.js';
 import type { CustomKeyStoreKeysTable, CustomKeyStoresTable } from './migration-custom-key-stores.js';
+import type { JobLeasesTable } from './migration-job-leases.js';
 
 export interface KeysTable {
   id: string;
@@ -172,6 +173,21 @@ export interface AuditCheckpointsTable {
   signature: string;
 }
 
+/** Migration 0009: signed records of archived audit chain segments. */
+export interface AuditArchivesTable {
+  chain_id: string;
+  first_sequence: number;
+  last_sequence: number;
+  previous_hash: string;
+  last_hash: string;
+  created_at: number;
+  file: string;
+  file_sha256: string;
+  key_id: string;
+  payload: string;
+  signature: string;
+}
+
 /** Migration 0007. */
 export interface AuditKeysTable {
   id: string;
@@ -244,8 +260,10 @@ export interface StorageDatabase {
   root_migrations: RootMigrationsTable;
   audit_checkpoints: AuditCheckpointsTable;
   audit_keys: AuditKeysTable;
+  audit_archives: AuditArchivesTable;
   pki_authorities: PkiAuthoritiesTable;
   pki_certificates: PkiCertificatesTable;
   custom_key_stores: CustomKeyStoresTable;
   custom_key_store_keys: CustomKeyStoreKeysTable;
+  job_leases: JobLeasesTable;
 }
