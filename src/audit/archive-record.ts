@@ -7,11 +7,10 @@
  * so a database administrator who deletes a chain's prefix cannot make that deletion look like an archival; the
  * payload names its own format so a record can never pass for a checkpoint or the other way round.
  */
-import { createPublicKey } from 'node:crypto';
-import { verify as verifySignature, type SigningAlgorithm } from '../crypto/index.js';
 import type { ArchiveRecord } from '../ports/audit-chain-store.js';
 import type { AuditSigner } from './audit-keys.js';
 import { canonicalJson } from './canonical-json.js';
+import { auditSignatureValid } from './checkpoints.js';
 
 export const ARCHIVE_RECORD_FORMAT = 'datadefender-audit-archive/1';
 
@@ -41,21 +40,7 @@ export async function signArchiveRecord(fields: Omit<ArchiveFields, 'keyId'>, si
   return { ...withKey, payload, signature };
 }
 
-/** The signature algorithm of each kind of audit public key (node:crypto asymmetricKeyType), as for checkpoints. */
-const ALGORITHM_OF_KEY_TYPE: Readonly<Record<string, SigningAlgorithm>> = { ed25519: 'ED25519_SHA_512', ec: 'ECDSA_SHA_256' };
-
-/**
- * Whether `record` is signed by `publicKeyDer` (Ed25519, or ECDSA P-256 for a key in an HSM: the key's type decides)
- * and its payload says what its fields say.
- */
+/** Whether `record` is signed by `publicKeyDer` (checkpoints.ts) and its payload says what its fields say. */
 export function archiveRecordSignatureValid(record: ArchiveRecord, publicKeyDer: Uint8Array): boolean {
-  if (record.payload !== archivePayload(record)) return false;
-  try {
-    const type = createPublicKey({ key: Buffer.from(publicKeyDer), format: 'der', type: 'spki' }).asymmetricKeyType ?? '';
-    const algorithm = ALGORITHM_OF_KEY_TYPE[type];
-    if (!algorithm) return false;
-    return verifySignature(algorithm, publicKeyDer, Buffer.from(record.payload, 'utf8'), 'RAW', Buffer.from(record.signature, 'base64'));
-  } catch {
-    return false;
-  }
+  return record.payload === archivePayload(record) && auditSignatureValid(publicKeyDer, record.payload, record.signature);
 }

@@ -23,23 +23,28 @@ export function checkpointPayload(c: { chainId: string; sequence: number; hash: 
   return canonicalJson({ format: CHECKPOINT_FORMAT, chainId: c.chainId, sequence: c.sequence, hash: c.hash, time: c.time.toISOString(), keyId: c.keyId });
 }
 
-/** The checkpoint signature algorithm of each kind of audit public key (node:crypto asymmetricKeyType). */
+/** The signature algorithm of each kind of audit public key (node:crypto asymmetricKeyType). */
 const ALGORITHM_OF_KEY_TYPE: Readonly<Record<string, SigningAlgorithm>> = { ed25519: 'ED25519_SHA_512', ec: 'ECDSA_SHA_256' };
 
 /**
- * Whether `cp` is signed by `publicKeyDer` (Ed25519, or ECDSA P-256 — the key's type decides, and verify refuses
- * another curve) and its payload says what its fields say.
+ * Whether `signature` (base64) over `payload` is valid under the audit public key `publicKeyDer`: Ed25519, or ECDSA
+ * P-256 for a key in an HSM — the key's type decides, and verify refuses another curve. Checkpoints and archive
+ * records (archive-record.ts) are both checked here.
  */
-export function checkpointSignatureValid(cp: CheckpointRecord, publicKeyDer: Uint8Array): boolean {
-  if (cp.payload !== checkpointPayload(cp)) return false;
+export function auditSignatureValid(publicKeyDer: Uint8Array, payload: string, signature: string): boolean {
   try {
     const type = createPublicKey({ key: Buffer.from(publicKeyDer), format: 'der', type: 'spki' }).asymmetricKeyType ?? '';
     const algorithm = ALGORITHM_OF_KEY_TYPE[type];
     if (!algorithm) return false;
-    return verifySignature(algorithm, publicKeyDer, Buffer.from(cp.payload, 'utf8'), 'RAW', Buffer.from(cp.signature, 'base64'));
+    return verifySignature(algorithm, publicKeyDer, Buffer.from(payload, 'utf8'), 'RAW', Buffer.from(signature, 'base64'));
   } catch {
     return false;
   }
+}
+
+/** Whether `cp` is signed by `publicKeyDer` and its payload says what its fields say. */
+export function checkpointSignatureValid(cp: CheckpointRecord, publicKeyDer: Uint8Array): boolean {
+  return cp.payload === checkpointPayload(cp) && auditSignatureValid(publicKeyDer, cp.payload, cp.signature);
 }
 
 export interface Checkpointer {
