@@ -32,7 +32,7 @@ export async function runPrimary(config: ServerConfig, logger: Logger, print: (l
 
   const start = (id: number) =>
     new Promise<ReadyMessage>((resolve, reject) => {
-      const worker = cluster.fork({ DATADEFENDER_WORKER_ID: String(id) });
+      const worker = cluster.fork();
       const disconnect = rootServer?.connect(channelTo(worker));
       let ready = false;
       worker.on('message', (m: unknown) => {
