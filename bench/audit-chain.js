@@ -31,7 +31,7 @@ async function encryptBodies(dir) {
 async function benchEncrypt() {
   const dirs = await Promise.all([0, 1].map(() => mkdtemp(join(tmpdir(), 'dd-bench-audit-'))));
   const ports = [21443, 22443].map((p) => p + Math.floor(Math.random() * 1000));
-  const trail = await startProcess([join(ROOT, 'bin/datadefender.js'), 'server', '--dev', '--data-dir', dirs[0], '--listen', `127.0.0.1:${ports[0]}`], 'ready');
+  const trail = await startProcess([join(ROOT, 'bin/datadefender.js'), 'server', '--dev', '--workers', '1', '--data-dir', dirs[0], '--listen', `127.0.0.1:${ports[0]}`], 'ready');
   const memory = await startProcess([join(ROOT, 'bench/audit-chain-server.js'), dirs[1], String(ports[1]), 'memory'], 'ready');
   try {
     const targets = { trail: await encryptBodies(dirs[0]), memory: await encryptBodies(dirs[1]) };

@@ -98,7 +98,7 @@ function decisionCost(account) {
 export async function benchAuthorization() {
   const dir = await mkdtemp(join(tmpdir(), 'dd-bench-authz-'));
   const port = 21443 + Math.floor(Math.random() * 1000);
-  const dd = await startProcess([join(ROOT, 'bin/datadefender.js'), 'server', '--dev', '--data-dir', dir, '--listen', `127.0.0.1:${port}`], 'ready');
+  const dd = await startProcess([join(ROOT, 'bin/datadefender.js'), 'server', '--dev', '--workers', '1', '--data-dir', dir, '--listen', `127.0.0.1:${port}`], 'ready');
   try {
     const admin = JSON.parse(await readFile(join(dir, 'dev-credentials.json'), 'utf8'));
     admin.ca = await readFile(admin.caCertFile);

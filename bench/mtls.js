@@ -49,7 +49,7 @@ async function handshakes(port, tlsOptions, seconds = DURATION, concurrency = 16
 export async function benchMtls() {
   const dirs = [await mkdtemp(join(tmpdir(), 'dd-bench-mtls-')), await mkdtemp(join(tmpdir(), 'dd-bench-tls-'))];
   const ports = [21443, 22443].map((p) => p + Math.floor(Math.random() * 1000));
-  const serve = (i, mode) => startProcess([join(ROOT, 'bin/datadefender.js'), 'server', '--dev', '--data-dir', dirs[i], '--listen', `127.0.0.1:${ports[i]}`], 'ready', { DATADEFENDER_TLS_CLIENT_AUTH: mode });
+  const serve = (i, mode) => startProcess([join(ROOT, 'bin/datadefender.js'), 'server', '--dev', '--workers', '1', '--data-dir', dirs[i], '--listen', `127.0.0.1:${ports[i]}`], 'ready', { DATADEFENDER_TLS_CLIENT_AUTH: mode });
   let mtls = await serve(0, 'optional');
   const plain = await serve(1, 'off');
   try {

@@ -45,8 +45,8 @@ export async function benchRootEncrypt() {
     await run('softhsm2-util', ['--init-token', '--free', '--label', 'dd-bench', '--so-pin', '12345678', '--pin', 'bench-pin'], { env: { ...process.env, SOFTHSM2_CONF: conf } });
     const hsmData = join(dir, 'hsm');
     await run(process.execPath, [BIN, 'operator', 'init', '--create-key', '--data-dir', hsmData, '--listen', `127.0.0.1:${hsmPort}`], { env: { ...process.env, ...hsmEnv } });
-    children.push(await startProcess([BIN, 'server', '--data-dir', hsmData, '--listen', `127.0.0.1:${hsmPort}`], 'ready', hsmEnv));
-    children.push(await startProcess([BIN, 'server', '--dev', '--data-dir', join(dir, 'local'), '--listen', `127.0.0.1:${localPort}`], 'ready'));
+    children.push(await startProcess([BIN, 'server', '--workers', '1', '--data-dir', hsmData, '--listen', `127.0.0.1:${hsmPort}`], 'ready', hsmEnv));
+    children.push(await startProcess([BIN, 'server', '--dev', '--workers', '1', '--data-dir', join(dir, 'local'), '--listen', `127.0.0.1:${localPort}`], 'ready'));
 
     const credentials = async (file) => {
       const c = JSON.parse(await readFile(file, 'utf8'));

@@ -15,7 +15,7 @@ export function registerServerCommand(program: Command, io: CliIo): void {
     .option('--listen <host:port>', 'address to listen on (default 127.0.0.1:8443)')
     .option('--database-url <url>', 'PostgreSQL connection string (default: SQLite in the data dir)')
     .option('--root-of-trust <kind>', 'local-sealed (default outside dev mode), pkcs11 or aws-kms (env DATADEFENDER_ROOT_OF_TRUST)')
-    .option('--workers <n>', 'worker processes sharing the listener (env DATADEFENDER_WORKERS; default 1)', integerIn({ min: 1, max: 256 }))
+    .option('--workers <n>', 'worker processes sharing the listener (env DATADEFENDER_WORKERS; default: the number of cores)', integerIn({ min: 1, max: 256 }))
     .option('--dual-control', 'require a second principal to approve sensitive operations (env DATADEFENDER_DUAL_CONTROL=on)')
     .action(async (opts: ServerFlags) => {
       const config = loadServerConfig(opts, io.env);

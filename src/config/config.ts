@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve, join } from 'node:path';
 import { z } from 'zod';
 import { ValidationError } from '../errors/index.js';
@@ -210,7 +211,8 @@ const DEFAULTS = {
   auditCheckpointSeconds: 60,
   auditStreams: [],
   auditRetentionDays: 0,
-  workers: 1,
+  /** One worker per core (issue #8): the primary serves no requests, so N workers use N cores. */
+  workers: availableParallelism(),
 } as const;
 
 /**

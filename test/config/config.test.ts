@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { DEFAULT_DUAL_CONTROL_OPERATIONS, loadServerConfig, rootOf } from '../../src/config/config.js';
 
 describe('server configuration', () => {
@@ -7,6 +8,11 @@ describe('server configuration', () => {
     const c = loadServerConfig({ dev: true }, {});
     expect(c).toMatchObject({ host: '127.0.0.1', port: 8443, region: 'us-east-1', defaultRotationPeriodDays: 180, metadataCacheMs: 1000 });
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('runs one worker per core unless told otherwise', () => {
+    expect(loadServerConfig({ dev: true }, {}).workers).toBe(availableParallelism());
+    expect(loadServerConfig({ dev: true }, { DATADEFENDER_WORKERS: '1' }).workers).toBe(1);
   });
 
   it('takes flags over environment over defaults, and parses IPv6 listeners', () => {

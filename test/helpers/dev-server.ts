@@ -38,10 +38,10 @@ export async function startDevServer(dataDir: string, options: { port?: number; 
 
 export type RunningProcess = Pick<DevServer, 'process' | 'stdout' | 'stderr' | 'stop'>;
 
-/** Starts `datadefender server <args>` and resolves once it printed its ready line. */
+/** Starts `datadefender server <args>` (one worker unless `--workers` or the env says otherwise) and resolves once it printed its ready line. */
 export async function spawnServer(args: string[], env: Record<string, string> = {}): Promise<RunningProcess> {
   const child = spawn(process.execPath, [BIN, 'server', ...args], {
-    env: { ...process.env, DATADEFENDER_LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, DATADEFENDER_LOG_LEVEL: 'warn', DATADEFENDER_WORKERS: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
