@@ -22,6 +22,7 @@ import { createCertificateAuthority } from './pki/certificate-authority.js';
 import { createBearerAuthenticator } from './identity/bearer-authenticator.js';
 import { ensureDevCredentials } from './identity/dev-bootstrap.js';
 import { startKeyJobs } from './jobs/key-jobs.js';
+import { PRUNE_AFTER_MS } from './core/metadata-feed.js';
 import { startAuditArchiveJob } from './jobs/audit-archive-job.js';
 import { createAuditArchiver } from './audit/archiver.js';
 import { jobContext } from './core/job-context.js';
@@ -183,7 +184,16 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
     await ensureDevCredentials({ storage, root, scope, now: systemClock.now(), file: paths.devCredentialsFile, endpoint, caCertFile: tls.caCertFile });
   }
   const jobs = runWhileLeader(jobLease, (notLeader) =>
-    startKeyJobs({ service, intervalMs: config.jobIntervalSeconds * 1000, batchSize: config.jobBatchSize, batchPauseMs: config.jobBatchPauseMs, batchDestroys: storage.batchDestroys, logger, paused: () => sealed() || notLeader() }),
+    startKeyJobs({
+      service,
+      intervalMs: config.jobIntervalSeconds * 1000,
+      batchSize: config.jobBatchSize,
+      batchPauseMs: config.jobBatchPauseMs,
+      batchDestroys: storage.batchDestroys,
+      pruneChanges: () => storage.pruneMetadataChanges(new Date(systemClock.now().getTime() - PRUNE_AFTER_MS)),
+      logger,
+      paused: () => sealed() || notLeader(),
+    }),
   );
   const archiveJob = auditArchiver
     ? runWhileLeader(jobLease, (notLeader) =>

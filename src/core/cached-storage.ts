@@ -1,16 +1,21 @@
 /**
  * A read cache in front of Storage for the hot path: key records and aliases are read on every request.
  * Invariants: every mutation made through this process invalidates what it touches before and after it runs,
- * so this process never reads its own stale writes; changes made by other processes are seen within `ttlMs`;
- * decisions that must not race (state transitions, rotation, destruction) are still made by the storage's
- * conditional updates, never on cached data alone; cached records are shared and never mutated; both caches hold at
- * most `maxEntries` records, and destroying a key drops only the cached aliases that point to it (an index by key id,
- * kept in step by the LRU's eviction callback), so the cost of a destruction does not grow with the cache.
+ * so this process never reads its own stale writes; changes made by any process — another worker, another node, a
+ * job, an operator's SQL — reach this one through the metadata change feed (metadata-feed.ts), so a record stays
+ * cached until it changes or is evicted, and is served only while the feed vouches for it (changes show within
+ * `maxStalenessMs`); with `maxStalenessMs` 0 nothing is cached; decisions that must not race (state transitions,
+ * rotation, destruction) are still made by the storage's conditional updates, never on cached data alone; cached
+ * records are shared and never mutated; both caches hold at most `maxEntries` records, and destroying a key drops only
+ * the cached aliases that point to it (an index by key id, kept in step by the LRU's eviction callback), so the cost
+ * of a destruction does not grow with the cache.
  */
 import type { AliasRecord, KeyRecord, Storage } from '../ports/storage.js';
 import { createLruCache, type LruCache } from './lru-cache.js';
+import { createMetadataFeed } from './metadata-feed.js';
 
-export function withReadCache(storage: Storage, options: { ttlMs: number; maxEntries: number }): Storage {
+export function withReadCache(storage: Storage, options: { maxStalenessMs: number; maxEntries: number; ttlMs: number; now?: () => number }): Storage {
+  if (options.maxStalenessMs <= 0) return storage;
   const keys = createLruCache<KeyRecord>(options);
   const aliasNamesOf = new Map<string, Set<string>>();
   const aliases = createLruCache<AliasRecord>({
@@ -29,6 +34,16 @@ export function withReadCache(storage: Storage, options: { ttlMs: number; maxEnt
     names.add(name);
   };
 
+  const feed = createMetadataFeed(storage, {
+    maxStalenessMs: options.maxStalenessMs,
+    ...(options.now ? { now: options.now } : {}),
+    onChange: (change) => (change.kind === 'key' ? keys.delete(change.name) : aliases.delete(change.name)),
+    onReset: () => {
+      keys.clear();
+      aliases.clear();
+    },
+  });
+
   const around = async <T>(invalidate: () => void, run: () => Promise<T>): Promise<T> => {
     invalidate();
     try {
@@ -41,10 +56,14 @@ export function withReadCache(storage: Storage, options: { ttlMs: number; maxEnt
   const readThrough =
     <T>(cache: Pick<LruCache<T>, 'get'>, read: (id: string) => Promise<T | undefined>, store: (id: string, value: T) => void) =>
     async (id: string): Promise<T | undefined> => {
-      const hit = cache.get(id);
-      if (hit) return hit;
+      if (feed.fresh()) {
+        const hit = cache.get(id);
+        if (hit) return hit;
+      }
+      await feed.ready;
+      const token = feed.readToken();
       const value = await read(id);
-      if (value) store(id, value);
+      if (value && feed.stillValid(token)) store(id, value);
       return value;
     };
 

@@ -53,7 +53,7 @@ export interface KeyServiceDeps {
     defaultRotationPeriodDays: number;
     keyCacheSize: number;
     keyCacheTtlSeconds: number;
-    /** How long key records and aliases may be served from memory; changes by other processes show within it. */
+    /** Changes by other processes to key records and aliases show within this (the change feed's staleness bound); 0: no cache. */
     metadataCacheMs: number;
     dualControl: DualControlSettings;
   };
@@ -61,7 +61,7 @@ export interface KeyServiceDeps {
 
 export function createKeyService(deps: KeyServiceDeps) {
   const { root, audit, policies, clock, scope, settings } = deps;
-  const storage = withReadCache(deps.storage, { ttlMs: settings.metadataCacheMs, maxEntries: settings.keyCacheSize });
+  const storage = withReadCache(deps.storage, { maxStalenessMs: settings.metadataCacheMs, maxEntries: settings.keyCacheSize, ttlMs: settings.keyCacheTtlSeconds * 1000 });
   const cache = createMaterialCache({ maxEntries: settings.keyCacheSize, ttlMs: settings.keyCacheTtlSeconds * 1000 });
   const access = createAccessControl({ policies, storage, scope });
   const dualControl = createDualControl({ storage: deps.storage, clock, settings: settings.dualControl });

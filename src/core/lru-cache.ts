@@ -12,6 +12,8 @@ export interface LruCache<V> {
   delete(key: string): void;
   /** Deletes every entry whose key starts with `prefix`. */
   deletePrefix(prefix: string): void;
+  /** Deletes every entry. */
+  clear(): void;
   readonly size: number;
 }
 
@@ -57,6 +59,9 @@ export function createLruCache<V>(options: {
     delete: drop,
     deletePrefix(prefix) {
       for (const key of [...entries.keys()]) if (key.startsWith(prefix)) drop(key);
+    },
+    clear() {
+      for (const key of [...entries.keys()]) drop(key);
     },
     get size() {
       return entries.size;

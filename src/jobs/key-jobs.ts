@@ -1,5 +1,6 @@
 /**
- * Background jobs that drive the core: automatic rotation and scheduled deletion.
+ * Background jobs that drive the core: automatic rotation and scheduled deletion, and pruning the metadata change
+ * feed after them (its old rows are no longer read by anyone: core/metadata-feed.ts).
  * Invariants: one run at a time per process (a run never overlaps the previous one); each run works in
  * bounded batches until nothing is due; storage-level compare-and-swap makes concurrent runs in several
  * processes safe (a key is rotated or destroyed once); scheduled passes are skipped while `paused()` (a sealed root,
@@ -29,8 +30,10 @@ export function startKeyJobs(deps: {
   batchPauseMs?: number;
   /** Storage.batchDestroys: one post-destroy flush per deletion batch instead of one per key. */
   batchDestroys?: <T>(work: () => Promise<T>) => Promise<T>;
+  /** Deletes the metadata change feed's rows that no process reads any more; returns how many. */
+  pruneChanges?: () => Promise<number>;
 }): KeyJobs {
-  const { service, intervalMs, batchSize, logger, paused = () => false, batchPauseMs = 0, batchDestroys = (work) => work() } = deps;
+  const { service, intervalMs, batchSize, logger, paused = () => false, batchPauseMs = 0, batchDestroys = (work) => work(), pruneChanges = async () => 0 } = deps;
   let running: Promise<unknown> = Promise.resolve();
   let stopping = false;
   /** Checked before every batch: a pass ends early when paused or stopping (shutdown need not wait for 100,000 keys). */
@@ -60,6 +63,7 @@ export function startKeyJobs(deps: {
     });
     const summary = { rotated: rotation.done, deleted: deletion.done, failed: rotation.failed + deletion.failed };
     if (summary.rotated + summary.deleted + summary.failed > 0) logger.info(summary, 'key jobs ran');
+    if (!halted()) await pruneChanges();
     return summary;
   };
 

@@ -4,6 +4,7 @@ import type { RootRingStorage } from './root-ring-storage.js';
 import type { PkiStorage } from './pki-storage.js';
 import type { CustomKeyStoreStorage } from './custom-key-store-storage.js';
 import type { JobLeaseStore } from './job-lease-store.js';
+import type { MetadataChangeStore } from './metadata-change-store.js';
 
 export const KEY_STATES = ['Enabled', 'Disabled', 'PendingDeletion', 'PendingImport'] as const;
 export type KeyState = (typeof KEY_STATES)[number];
@@ -218,7 +219,7 @@ export interface BulkKeyStore {
  * Errors: AlreadyExistsError on duplicate ids or alias names, InvalidMarkerError on a bad marker,
  * DependencyError when the database cannot be reached.
  */
-export interface Storage extends AuditSink, AuditChainStore, AuditArchiveStore, RootRingStorage, PkiStorage, CustomKeyStoreStorage<KeyRecord>, JobLeaseStore, BulkKeyStore {
+export interface Storage extends AuditSink, AuditChainStore, AuditArchiveStore, RootRingStorage, PkiStorage, CustomKeyStoreStorage<KeyRecord>, JobLeaseStore, MetadataChangeStore, BulkKeyStore {
   readonly kind: 'sqlite' | 'postgres';
 
   /** Inserts a key with its first version in one transaction (no version for a PendingImport key, version 0). */

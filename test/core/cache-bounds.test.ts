@@ -10,30 +10,11 @@ import { withReadCache } from '../../src/core/cached-storage.js';
 import { createMaterialCache } from '../../src/core/material-cache.js';
 import { SecretBytes } from '../../src/crypto/index.js';
 import { documentCache } from '../../src/policy/policy-engine.js';
-import type { Storage } from '../../src/ports/storage.js';
+import { observed } from '../helpers/observed-storage.js';
 import { engineer, openPopulation, type Population } from '../storage/key-population.js';
 
 const BOUND = 25;
 const TOUCHED = 300;
-
-/** The storage, with its getKey and getAlias calls counted. */
-function observed(storage: Storage) {
-  const reads = { getKey: 0, getAlias: 0 };
-  const proxy = new Proxy(storage, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver) as unknown;
-      if (typeof value !== 'function') return value;
-      if (property === 'getKey' || property === 'getAlias') {
-        return (...args: unknown[]) => {
-          reads[property]++;
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
-        };
-      }
-      return value.bind(target);
-    },
-  });
-  return { storage: proxy, reads };
-}
 
 describe('cache bounds over many keys', () => {
   let p: Population;
@@ -62,7 +43,7 @@ describe('cache bounds over many keys', () => {
 
   it('holds at most maxEntries key records: of every key read again, only the last maxEntries come from memory', async () => {
     const { storage, reads } = observed(p.storage);
-    const cached = withReadCache(storage, { ttlMs: 60_000, maxEntries: BOUND });
+    const cached = withReadCache(storage, { maxStalenessMs: 60_000, maxEntries: BOUND, ttlMs: 60_000 });
     for (const id of ids) expect((await cached.getKey(id))?.id).toBe(id);
     expect(reads.getKey).toBe(TOUCHED);
     for (const id of [...ids].reverse()) await cached.getKey(id);
@@ -74,7 +55,7 @@ describe('cache bounds over many keys', () => {
     const named = ids.slice(0, 60);
     for (const [i, keyId] of named.entries()) await p.storage.createAlias({ name: `alias/bound-${i}`, keyId, createdAt: now, updatedAt: now });
     const { storage, reads } = observed(p.storage);
-    const cached = withReadCache(storage, { ttlMs: 60_000, maxEntries: BOUND });
+    const cached = withReadCache(storage, { maxStalenessMs: 60_000, maxEntries: BOUND, ttlMs: 60_000 });
     for (let i = 0; i < named.length; i++) await cached.getAlias(`alias/bound-${i}`);
     expect(reads.getAlias).toBe(named.length);
     for (let i = named.length - 1; i >= 0; i--) await cached.getAlias(`alias/bound-${i}`);

@@ -117,7 +117,7 @@ describe('PostgreSQL storage specifics', () => {
       expect(tables.map((t) => t.table_name)).toEqual(
         [
           'access_keys', 'aliases', 'approvals', 'audit_archives', 'audit_checkpoints', 'audit_events', 'audit_keys', 'client_certificates', 'custom_key_store_keys', 'custom_key_stores', 'datadefender_migration', 'datadefender_migration_lock',
-          'grants', 'job_leases', 'key_versions', 'keys', 'pki_authorities', 'pki_certificates', 'policies', 'principal_policies', 'principals', 'root_generations', 'root_migrations', 'root_ring', 'tokens',
+          'grants', 'job_leases', 'key_versions', 'keys', 'metadata_changes', 'pki_authorities', 'pki_certificates', 'policies', 'principal_policies', 'principals', 'root_generations', 'root_migrations', 'root_ring', 'tokens',
         ],
       );
       const { rows } = await (await admin()).query(`select name from "${h.schema}".datadefender_migration`);
@@ -132,6 +132,7 @@ describe('PostgreSQL storage specifics', () => {
         { name: '0008-pki' },
         { name: '0009-audit-archive' },
         { name: '0010-job-leases' },
+        { name: '0011-metadata-changes' },
       ]);
       const { rows: indexes } = await (await admin()).query<{ indexname: string }>('select indexname from pg_indexes where schemaname = $1', [h.schema]);
       expect(indexes.map((i) => i.indexname)).toEqual(

@@ -85,6 +85,7 @@ import { createRootRingQueries } from './root-ring-queries.js';
 import { createPkiQueries } from './pki-queries.js';
 import { createCustomKeyStoreQueries } from './custom-key-store-queries.js';
 import { createJobLeaseQueries } from './job-lease-queries.js';
+import { createMetadataChangeQueries } from './metadata-change-queries.js';
 import { createBulkKeyQueries } from './bulk-keys.js';
 
 /** Rows per INSERT statement in an audit append (14 parameters each; well under both engines' limits). */
@@ -186,6 +187,7 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
     ...createPkiQueries(db, guard),
     ...createCustomKeyStoreQueries(db, guard),
     ...createJobLeaseQueries(db, guard, dialect.kind),
+    ...createMetadataChangeQueries(db, guard, flushDestroyed),
     ...createBulkKeyQueries(db, guard),
 
     // ---- keys ---------------------------------------------------------------------------------------------

@@ -14,12 +14,15 @@ import { rootRing } from './migration-root-ring.js';
 import { pkiTables } from './migration-pki.js';
 import { customKeyStores } from './migration-custom-key-stores.js';
 import { jobLeases } from './migration-job-leases.js';
+import { metadataChanges } from './migration-metadata-changes.js';
 import { sql, type ColumnDataType, type CreateTableBuilder, type Expression, type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 
 /** A column type: a Kysely type name or raw SQL (e.g. `text collate "C"`). */
 export type DataTypeExpression = ColumnDataType | Expression<unknown>;
 
 export interface MigrationDialect {
+  /** The engine, for DDL that has no portable form (triggers, migration 0011). */
+  kind: 'sqlite' | 'postgres';
   /** Type of id and name columns (ordered and compared byte-wise). */
   idText: DataTypeExpression;
   blob: DataTypeExpression;
@@ -258,6 +261,7 @@ export function storageMigrations(d: MigrationDialect): Record<string, Migration
     '0008-pki': pkiTables(d),
     '0009-audit-archive': auditArchive(d),
     '0010-job-leases': jobLeases(d),
+    '0011-metadata-changes': metadataChanges(d),
   };
 }
 

@@ -7,6 +7,7 @@ import type { Generated } from 'kysely';
 import type { PkiAuthoritiesTable, PkiCertificatesTable } from './migration-pki.js';
 import type { CustomKeyStoreKeysTable, CustomKeyStoresTable } from './migration-custom-key-stores.js';
 import type { JobLeasesTable } from './migration-job-leases.js';
+import type { MetadataChangesTable } from './migration-metadata-changes.js';
 
 export interface KeysTable {
   id: string;
@@ -244,6 +245,7 @@ export interface RootMigrationsTable {
 
 export interface StorageDatabase {
   keys: KeysTable;
+  metadata_changes: MetadataChangesTable;
   key_versions: KeyVersionsTable;
   aliases: AliasesTable;
   grants: GrantsTable;

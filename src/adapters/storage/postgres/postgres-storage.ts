@@ -36,6 +36,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 /** PostgreSQL column types and DDL for the shared migrations (exported for upgrade tests; not part of the index). */
 export const POSTGRES_MIGRATION_DIALECT: MigrationDialect = {
+  kind: 'postgres',
   idText: sql`text collate "C"`,
   blob: 'bytea',
   addSequenceColumn: (table) => table.addColumn('sequence', 'bigserial', (c) => c.primaryKey()),

@@ -27,6 +27,7 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
 /** SQLite column types and DDL for the shared migrations (exported for upgrade tests; not part of the index). */
 export const SQLITE_MIGRATION_DIALECT: MigrationDialect = {
+  kind: 'sqlite',
   idText: 'text',
   blob: 'blob',
   addSequenceColumn: (table) => table.addColumn('sequence', 'integer', (c) => c.primaryKey().autoIncrement()),
