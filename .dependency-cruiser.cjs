@@ -16,6 +16,7 @@ module.exports = {
     ),
     forbidden('core-no-drivers', '^src/core/', { path: 'node_modules/(fastify|pg|better-sqlite3|kysely|pino|commander)' }, 'no driver or framework in core/'),
     forbidden('policy-is-pure', '^src/policy/', { path: '^src/(?!policy/|errors/)' }, 'policy/ is a pure evaluator'),
+    forbidden('metrics-read-only', '^src/metrics/', { path: '^src/(adapters|protocols|http|cli|core|jobs)/|^src/main\\.ts$' }, 'metrics/ is handed its sources'),
     forbidden('audit-no-adapters', '^src/audit/', { path: '^src/(adapters|protocols|http|cli|core)/' }, 'audit/ sits below core'),
     forbidden(
       'adapters-narrow',

@@ -30,6 +30,7 @@ import { resolve as resolvePath } from 'node:path';
 import { runWhileLeader, startLeaderLease } from './jobs/leader-lease.js';
 import { ensureDevCertificates } from './pki/dev-ca.js';
 import { createPolicyEngine } from './policy/policy-engine.js';
+import { createServerMetrics, exposeLocally, type ExposeMetrics } from './metrics/server-metrics.js';
 import { systemClock } from './ports/clock.js';
 import type { Storage } from './ports/storage.js';
 import { awsKmsApi } from './protocols/aws-kms/aws-kms-api.js';
@@ -83,6 +84,8 @@ async function tlsMaterial(config: ServerConfig) {
 export interface WorkerRole {
   /** The root of trust, when the primary holds it for every worker (local-sealed). */
   root?: OpenedRoot;
+  /** How scrapes are answered: with every worker's metrics, through the primary (default: this process's). */
+  exposeMetrics?: ExposeMetrics;
 }
 
 /** The lease every server process competes for; its holder runs the background jobs (rotation, deletion and the rest). */
@@ -155,12 +158,13 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
   let tlsUpkeep: ReturnType<typeof maintainServerTls> | undefined;
   // Every process competes (every worker, every node on one database): the jobs run where the lease is held.
   const jobLease = await startLeaderLease({ store: storage, name: KEY_JOBS_LEASE, durationMs: config.jobLeaseMs, renewMs: config.jobLeaseRenewMs, logger });
+  const serving = () => tlsUpkeep?.serving() ?? { ...prepared.serving, renewAt: null };
   const health = async (): Promise<HealthReport> => {
     const auditOk = audit.healthy();
     const rootOk = (await opened.health()) === 'ok';
     const status = sealed() ? 'sealed' : auditOk && rootOk ? 'ok' : 'degraded';
-    const serving = tlsUpkeep?.serving() ?? { ...prepared.serving, renewAt: null };
-    const certificate = { source: serving.source, notAfter: serving.notAfter.toISOString(), renewAt: serving.renewAt?.toISOString() ?? null };
+    const current = serving();
+    const certificate = { source: current.source, notAfter: current.notAfter.toISOString(), renewAt: current.renewAt?.toISOString() ?? null };
     return { status, version: VERSION, storage: storage.kind, rootOfTrust: root.kind, root: rootOk ? 'ok' : 'unavailable', audit: auditOk ? 'ok' : 'unavailable', certificate, jobLeader: jobLease.isLeader() };
   };
   await app.register(restApi, {
@@ -171,6 +175,7 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
     authenticate: createBearerAuthenticator({ storage, callers, clock: systemClock }),
     authenticateCertificate: createCertificateAuthenticator({ storage, callers, clock: systemClock }),
     health,
+    metrics: (role.exposeMetrics ?? exposeLocally)(createServerMetrics({ health, serving, caBundle: () => pki.caBundle() })),
     pki: { ca: pki, serving: () => tlsUpkeep?.serving() },
   });
   await app.register(awsKmsApi, { service, authenticate: createSigV4Authenticator({ storage, callers, root, clock: systemClock, region: config.region }) });

@@ -4,15 +4,18 @@
  * bootstrap before the others start), holds the local-sealed root for all of them (one seal and one unseal attempt
  * per node; the root key never leaves the primary), prints one ready line, replaces a worker that dies, and stops
  * them all on SIGINT/SIGTERM. The rotation and deletion jobs run in whichever worker holds the job lease (every worker
- * competes; jobs/leader-lease.ts), not in a worker chosen here.
+ * competes; jobs/leader-lease.ts), not in a worker chosen here. A metrics scrape that lands on a worker is answered
+ * with every worker's metrics, which the primary collects (metrics/cluster-metrics.ts).
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { AggregatorRegistry } from 'prom-client';
 import { connectIpcRoot } from '../adapters/root-of-trust/cluster/ipc-root.js';
 import type { RootChannel } from '../adapters/root-of-trust/cluster/root-messages.js';
 import { createRootServer } from '../adapters/root-of-trust/cluster/root-server.js';
 import { rootOf, type ServerConfig } from '../config/config.js';
 import { openConfiguredRoot, startServer, type OpenedRoot, type RunningServer } from '../main.js';
+import { exposeToCluster, serveClusterMetrics, type MetricsChannel } from '../metrics/cluster-metrics.js';
 
 const RESTART_DELAY_MS = 1000;
 
@@ -23,17 +26,27 @@ interface ReadyMessage {
 const isReady = (m: unknown): m is ReadyMessage => typeof m === 'object' && m !== null && (m as { dd?: unknown }).dd === 'ready';
 
 const channelTo = (worker: Worker): RootChannel => ({ send: (m) => void worker.send(m), onMessage: (l) => void worker.on('message', l) });
+const metricsChannelTo = (worker: Worker): MetricsChannel => ({
+  send: (m, failed) => void worker.send(m, (err) => err && failed(err)),
+  onMessage: (l) => void worker.on('message', l),
+});
+const metricsChannelToPrimary: MetricsChannel = {
+  send: (m, failed) => (process.send ? void process.send(m, (err: Error | null) => err && failed(err)) : failed(new Error('no IPC channel to the primary'))),
+  onMessage: (l) => void process.on('message', l),
+};
 
 /** Runs the primary until SIGINT/SIGTERM; resolves when every worker has stopped. @throws when a worker fails to start. */
 export async function runPrimary(config: ServerConfig, logger: Logger, print: (line: string) => void): Promise<void> {
   const root = rootOf(config) === 'local-sealed' ? await openConfiguredRoot(config) : undefined;
   const rootServer = root?.sealable ? createRootServer(root.sealable) : undefined;
+  const metrics = new AggregatorRegistry();
   let stopping = false;
 
   const start = (id: number) =>
     new Promise<ReadyMessage>((resolve, reject) => {
       const worker = cluster.fork();
       const disconnect = rootServer?.connect(channelTo(worker));
+      serveClusterMetrics(metricsChannelTo(worker), metrics);
       let ready = false;
       worker.on('message', (m: unknown) => {
         if (!isReady(m)) return;
@@ -79,7 +92,7 @@ export async function startWorker(config: ServerConfig, logger: Logger): Promise
     const ipc = connectIpcRoot('local-sealed', channel);
     root = { root: ipc, sealable: ipc, health: async () => 'ok', close: async () => {}, onSealed: ipc.onSealed };
   }
-  const server = await startServer(config, logger, root ? { root } : {});
+  const server = await startServer(config, logger, { ...(root ? { root } : {}), exposeMetrics: exposeToCluster(metricsChannelToPrimary) });
   process.send?.({ dd: 'ready', readyMessage: server.readyMessage } satisfies ReadyMessage);
   return server;
 }

@@ -85,6 +85,7 @@ const AWS_MATRIX: Record<string, Role[]> = {
 const REST_MATRIX: Record<string, Role[]> = {
   GetCallerIdentity: EVERYONE,
   GetStatus: EVERYONE,
+  GetMetrics: ANALYST,
   GetSealStatus: EVERYONE,
   UnsealRoot: EVERYONE,
   SealRoot: ADMIN,
@@ -341,6 +342,7 @@ async function restCalls(role: Role): Promise<RestCall[]> {
   return [
     ['GetCallerIdentity', 'GET', '/v1/whoami'],
     ['GetStatus', 'GET', '/v1/status'],
+    ['GetMetrics', 'GET', '/v1/metrics'],
     // The dev server's local root cannot be sealed: allowed calls answer UnsupportedOperation, refused ones 403.
     ['GetSealStatus', 'GET', '/v1/operator/status'],
     ['UnsealRoot', 'POST', '/v1/operator/unseal', { share: 'dds1.x' }],

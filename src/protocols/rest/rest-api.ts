@@ -33,6 +33,7 @@ import type { RootMigrations } from '../../core/root-migration.js';
 import type { RootOperations } from '../../core/root-operations.js';
 import { cryptoRoutes } from './routes/crypto.js';
 import { keyRoutes } from './routes/keys.js';
+import { metricsRoutes, type ScrapeMetrics } from './routes/metrics.js';
 import { pkiRoutes, type PkiRouteDeps } from './routes/pki.js';
 import { systemRoutes, type HealthReport } from './routes/system.js';
 
@@ -46,6 +47,8 @@ export interface RestApiDeps {
   /** Mutual TLS: the principal mapped to the connection's client certificate (used when there is no bearer token). */
   authenticateCertificate?: CertificateAuthenticator;
   health: () => Promise<HealthReport>;
+  /** Prometheus metrics for `GET /v1/metrics`. */
+  metrics: ScrapeMetrics;
   /** The built-in CA (issue #7); its routes are absent without it. */
   pki?: PkiRouteDeps;
 }
@@ -112,6 +115,7 @@ export async function restApi(app: FastifyInstance, deps: RestApiDeps): Promise<
   });
 
   systemRoutes(app, service, deps.root, deps.health);
+  metricsRoutes(app, service, deps.metrics);
   operatorRoutes(app, deps.root);
   if (deps.rootMigrations) rootMigrationRoutes(app, deps.rootMigrations);
   keyRoutes(app, service);
