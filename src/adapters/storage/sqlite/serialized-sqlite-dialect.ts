@@ -9,9 +9,15 @@
  *    the write lock across an `await` while the other blocked the loop waiting for it — a deadlock until
  *    busy_timeout. Taking the mutex asynchronously first makes in-process contention wait without blocking.
  *
+ * 3. Waiting for another process's (or the audit writer thread's) write lock never blocks the event loop either:
+ *    the connection runs with busy_timeout 0, so SQLite answers SQLITE_BUSY at once, and the statement is retried
+ *    here after an asynchronous pause (1 ms, doubling up to 16 ms) until `busyTimeoutMs` has passed. A statement
+ *    that failed with SQLITE_BUSY changed nothing (it never got the lock), so retrying it is safe.
+ *
  * The adapter also reports transactional DDL, so Kysely's Migrator runs the whole migration in one
  * BEGIN IMMEDIATE transaction: that is its lock across processes (SqliteAdapter's own lock is a no-op).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CompiledQuery,
   SqliteAdapter,
@@ -60,13 +66,31 @@ export function acquireFileMutex(realPath: string): { mutex: AsyncMutex; release
   };
 }
 
+const MAX_BUSY_PAUSE_MS = 16;
+const isBusy = (err: unknown) => (err as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
+
+/** Runs `work` again after a short asynchronous pause while SQLite answers SQLITE_BUSY, for up to `timeoutMs`. */
+export async function retryWhileBusy<T>(work: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (let pause = 1; ; pause = Math.min(2 * pause, MAX_BUSY_PAUSE_MS)) {
+    try {
+      return await work();
+    } catch (err) {
+      if (!isBusy(err) || performance.now() + pause > deadline) throw err;
+      await sleep(pause);
+    }
+  }
+}
+
 class SerializedSqliteDriver extends SqliteDriver {
   readonly #mutex: AsyncMutex;
+  readonly #busyTimeoutMs: number;
   #unlock: (() => void) | undefined;
 
-  constructor(config: SqliteDialectConfig, mutex: AsyncMutex) {
+  constructor(config: SqliteDialectConfig, mutex: AsyncMutex, busyTimeoutMs: number) {
     super(config);
     this.#mutex = mutex;
+    this.#busyTimeoutMs = busyTimeoutMs;
   }
 
   override async acquireConnection(): Promise<DatabaseConnection> {
@@ -74,7 +98,10 @@ class SerializedSqliteDriver extends SqliteDriver {
     try {
       const connection = await super.acquireConnection();
       this.#unlock = unlock;
-      return connection;
+      return {
+        executeQuery: (query) => retryWhileBusy(() => connection.executeQuery(query), this.#busyTimeoutMs),
+        streamQuery: (query, chunkSize) => connection.streamQuery(query, chunkSize),
+      };
     } catch (err) {
       unlock();
       throw err;
@@ -105,15 +132,18 @@ class TransactionalDdlSqliteAdapter extends SqliteAdapter {
 export class SerializedSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
   readonly #mutex: AsyncMutex;
+  readonly #busyTimeoutMs: number;
 
-  constructor(config: SqliteDialectConfig, mutex: AsyncMutex) {
+  /** `config.database` must have busy_timeout 0: waits for the write lock happen in retryWhileBusy. */
+  constructor(config: SqliteDialectConfig, mutex: AsyncMutex, busyTimeoutMs: number) {
     super(config);
     this.#config = config;
     this.#mutex = mutex;
+    this.#busyTimeoutMs = busyTimeoutMs;
   }
 
   override createDriver(): Driver {
-    return new SerializedSqliteDriver(this.#config, this.#mutex);
+    return new SerializedSqliteDriver(this.#config, this.#mutex, this.#busyTimeoutMs);
   }
 
   override createAdapter(): DialectAdapter {

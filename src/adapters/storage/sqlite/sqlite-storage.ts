@@ -18,7 +18,7 @@ import { createKyselyStorage } from '../kysely-storage.js';
 import { migrateToLatest, type MigrationDialect } from '../migrations.js';
 import type { StorageDatabase } from '../schema.js';
 import { STORAGE_UNAVAILABLE, isSystemErrorCode, type DriverErrorClass, type StorageDialect } from '../storage-dialect.js';
-import { acquireFileMutex, SerializedSqliteDialect } from './serialized-sqlite-dialect.js';
+import { acquireFileMutex, retryWhileBusy, SerializedSqliteDialect } from './serialized-sqlite-dialect.js';
 import { withStatementCache } from './statement-cache.js';
 import { startAuditWriter } from './audit-writer.js';
 import { auditEventToRow } from '../rows.js';
@@ -144,12 +144,19 @@ export async function openSqliteStorage(options: { file: string }): Promise<Stor
     // BEGIN IMMEDIATE holds the write lock for the whole transaction: nothing else writes until commit.
     lockPrincipal: async (trx, id) => (await trx.selectFrom('principals').select('id').where('id', '=', id).executeTakeFirst()) !== undefined,
     jsonTextArray: (column) => sql<string>`json_group_array(${column})`,
+    // A TRUNCATE checkpoint must wait for every reader and writer of the WAL; with busy_timeout 0 it reports busy at
+    // once instead of blocking the event loop, so it is retried asynchronously like any statement.
     afterDestroy: async (db) => {
-      await sql`pragma wal_checkpoint(TRUNCATE)`.execute(db);
+      await retryWhileBusy(async () => {
+        const { rows } = await sql<{ busy: number }>`pragma wal_checkpoint(TRUNCATE)`.execute(db);
+        if (rows[0]?.busy) throw Object.assign(new Error('WAL checkpoint busy'), { code: 'SQLITE_BUSY' });
+      }, SQLITE_BUSY_TIMEOUT_MS);
     },
     afterClose: fileMutex.release,
   };
-  const db = new Kysely<StorageDatabase>({ dialect: new SerializedSqliteDialect({ database: withStatementCache(database) }, fileMutex.mutex) });
+  // From here on the lock waits are the dialect's, asynchronous (serialized-sqlite-dialect.ts).
+  database.pragma('busy_timeout = 0');
+  const db = new Kysely<StorageDatabase>({ dialect: new SerializedSqliteDialect({ database: withStatementCache(database) }, fileMutex.mutex, SQLITE_BUSY_TIMEOUT_MS) });
   try {
     // Table rebuilds need foreign keys off while they run (the pragma is a no-op inside a transaction, so it is set
     // around the migrator's transaction), and every reference must still hold afterwards.
