@@ -11,10 +11,9 @@ import { CONNECTIONS, DURATION, ROOT, ROUNDS, load, post, signedAwsHeaders, star
 import { fmt, median, printTable } from './stats.js';
 
 export async function benchHttpEncrypt(workers = 1) {
-  const many = workers > 1 ? ['--workers', String(workers)] : [];
   const dir = await mkdtemp(join(tmpdir(), 'dd-bench-'));
   const ports = [18443, 19443, 20443].map((p) => p + Math.floor(Math.random() * 1000));
-  const dd = await startProcess([join(ROOT, 'bin/datadefender.js'), 'server', '--dev', '--workers', '1', ...many, '--data-dir', dir, '--listen', `127.0.0.1:${ports[0]}`], 'ready');
+  const dd = await startProcess([join(ROOT, 'bin/datadefender.js'), 'server', '--dev', '--workers', String(workers), '--data-dir', dir, '--listen', `127.0.0.1:${ports[0]}`], 'ready');
   const tlsFiles = [join(dir, 'tls/server.pem'), join(dir, 'tls/server-key.pem')];
   const trivial = await startProcess([join(ROOT, 'bench/trivial-https-server.js'), ...tlsFiles, String(ports[1]), String(workers)], 'ready');
   const fastify = await startProcess([join(ROOT, 'bench/fastify-echo-server.js'), ...tlsFiles, String(ports[2]), String(workers)], 'ready');
