@@ -2,7 +2,8 @@
  * Waiting for SQLite's write lock never blocks the event loop (issue #8, steady latency): while another connection —
  * another worker process, or the audit writer thread committing a batch — holds the lock, a write through the adapter
  * waits asynchronously, timers and other requests keep running, and the write completes once the lock is free. Before,
- * better-sqlite3 waited inside busy_timeout synchronously and froze the whole process for the duration.
+ * better-sqlite3 waited inside busy_timeout synchronously and froze the whole process for the duration. The audit
+ * writer thread (which may block) waits for the lock too, in its own sub-millisecond steps.
  */
 import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteStorage } from '../../src/adapters/storage/sqlite/index.js';
 import { retryWhileBusy } from '../../src/adapters/storage/sqlite/serialized-sqlite-dialect.js';
 import type { Storage } from '../../src/ports/storage.js';
-import { makeKey, makeVersion } from './storage-contract.js';
+import { makeEvent, makeKey, makeVersion } from './storage-contract.js';
 
 const HOLD_MS = 300;
 
@@ -54,6 +55,24 @@ describe('SQLite lock waits', () => {
     } finally {
       other.close();
     }
+  });
+
+  it('the audit writer waits for another process’s lock and commits once it is released', async () => {
+    const other = new Database(file);
+    const event = makeEvent({ eventName: 'Encrypt' });
+    try {
+      other.exec('begin immediate');
+      let releasedAt = 0;
+      setTimeout(() => {
+        other.exec('commit');
+        releasedAt = performance.now();
+      }, 330);
+      await storage.append([event]);
+      expect(releasedAt).toBeGreaterThan(0);
+    } finally {
+      other.close();
+    }
+    expect((await storage.readAudit({ limit: 100 })).map((e) => e.eventId)).toContain(event.eventId);
   });
 
   it('retries only SQLITE_BUSY, and only until the timeout', async () => {
