@@ -15,6 +15,7 @@ import { DependencyError } from '../../../errors/index.js';
 import type { AuditEventsTable } from '../schema.js';
 import { STORAGE_UNAVAILABLE } from '../storage-dialect.js';
 import { packRows, unpackRows } from './row-packing.js';
+import { AUTOCHECKPOINT_SAFETY_PAGES } from './wal-checkpointer.js';
 
 export type AuditRow = Omit<AuditEventsTable, 'sequence'>;
 
@@ -30,6 +31,7 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driverPath);
 const db = new Database(workerData.file, { timeout: workerData.busyTimeoutMs, fileMustExist: true });
 db.pragma('synchronous = FULL');
+db.pragma('wal_autocheckpoint = ' + workerData.autocheckpointPages); // wal-checkpointer.ts checkpoints, off the commit path
 // Another process's writer (a worker of server --workers N) holds the lock for about one fsync. SQLite's own busy
 // handler would sleep 1, 2, 5, 10... ms between tries, far longer than that; this thread may block, so it waits in
 // steps of 50 µs doubling to 1 ms instead, until busyTimeoutMs. A group that met SQLITE_BUSY was rolled back whole.
@@ -95,7 +97,7 @@ export function startAuditWriter(options: { file: string; busyTimeoutMs: number 
   const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WRITER_SOURCE, {
     eval: true,
-    workerData: { file: options.file, busyTimeoutMs: options.busyTimeoutMs, driverPath, columns: COLUMNS },
+    workerData: { file: options.file, busyTimeoutMs: options.busyTimeoutMs, driverPath, columns: COLUMNS, autocheckpointPages: AUTOCHECKPOINT_SAFETY_PAGES },
   });
   worker.unref();
   const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();

@@ -3,10 +3,12 @@
  *
  * Invariants:
  * - WAL mode, synchronous=FULL: a resolved append/commit is on disk (audit events are durable). Audit appends are
- *   committed by a writer thread (audit-writer.ts) so their fsync never blocks the event loop.
+ *   committed by a writer thread (audit-writer.ts) so their fsync never blocks the event loop, and the WAL is copied
+ *   into the database file by a checkpointer thread (wal-checkpointer.ts), not inside whichever commit fills it.
  * - secure_delete=ON, and a TRUNCATE checkpoint after destroyKey: destroyed key material is overwritten in the
  *   database file and not left behind in the WAL (crypto-shredding).
- * - foreign_keys=ON; busy_timeout so processes sharing the file queue on its lock instead of failing.
+ * - foreign_keys=ON; processes sharing the file queue on its lock instead of failing, and this connection waits
+ *   for the lock asynchronously (serialized-sqlite-dialect.ts), never blocking the event loop.
  * - A new file is created with mode 0600 (the WAL and shared-memory files inherit it).
  */
 import { closeSync, constants, openSync, realpathSync } from 'node:fs';
@@ -20,10 +22,13 @@ import type { StorageDatabase } from '../schema.js';
 import { STORAGE_UNAVAILABLE, isSystemErrorCode, type DriverErrorClass, type StorageDialect } from '../storage-dialect.js';
 import { acquireFileMutex, retryWhileBusy, SerializedSqliteDialect } from './serialized-sqlite-dialect.js';
 import { withStatementCache } from './statement-cache.js';
+import { AUTOCHECKPOINT_SAFETY_PAGES, startWalCheckpointer } from './wal-checkpointer.js';
 import { startAuditWriter } from './audit-writer.js';
 import { auditEventToRow } from '../rows.js';
 
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+/** How often the WAL is copied into the database file, off the commit path (wal-checkpointer.ts). */
+const WAL_CHECKPOINT_MS = 1_000;
 
 /** SQLite column types and DDL for the shared migrations (exported for upgrade tests; not part of the index). */
 export const SQLITE_MIGRATION_DIALECT: MigrationDialect = {
@@ -111,6 +116,7 @@ function openDatabase(file: string): Database.Database {
     const mode = database.pragma('journal_mode = WAL', { simple: true });
     if (String(mode).toLowerCase() !== 'wal') throw new Error(`SQLite refused WAL mode (journal_mode=${String(mode)})`);
     database.pragma('synchronous = FULL');
+    database.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_SAFETY_PAGES}`);
     database.pragma('foreign_keys = ON');
     database.pragma('secure_delete = ON');
     return database;
@@ -125,7 +131,7 @@ function openDatabase(file: string): Database.Database {
  * Several instances, in one process or several, may open the same file.
  * @throws DependencyError (ERR_DEPENDENCY) when the file cannot be opened, configured or migrated (cause: the driver error).
  */
-export async function openSqliteStorage(options: { file: string }): Promise<Storage> {
+export async function openSqliteStorage(options: { file: string; walCheckpointMs?: number }): Promise<Storage> {
   let database: Database.Database;
   let realPath: string;
   try {
@@ -172,6 +178,7 @@ export async function openSqliteStorage(options: { file: string }): Promise<Stor
   }
   const storage = createKyselyStorage(db, dialect);
   const writer = startAuditWriter({ file: realPath, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS });
+  const checkpointer = startWalCheckpointer({ file: realPath, intervalMs: options.walCheckpointMs ?? WAL_CHECKPOINT_MS });
   return {
     ...storage,
     // The writer commits in order and refuses appends behind a failure of the same chain (audit-writer.ts).
@@ -179,6 +186,7 @@ export async function openSqliteStorage(options: { file: string }): Promise<Stor
     append: (events) => writer.append(events.map(auditEventToRow)),
     async close() {
       await writer.close();
+      await checkpointer.close();
       await storage.close();
     },
   };
