@@ -18,7 +18,7 @@
  */
 import { dirname, join } from 'node:path';
 import type { LocalSealedRoot } from './adapters/root-of-trust/local-sealed/index.js';
-import { openSealedRoot } from './adapters/root-of-trust/local-sealed/index.js';
+import { isLocalSealedRoot, openSealedRoot } from './adapters/root-of-trust/local-sealed/index.js';
 import { openPostgresStorage } from './adapters/storage/postgres/index.js';
 import { openSqliteStorage } from './adapters/storage/sqlite/index.js';
 import { dataPaths, rootOf, ROOTS_OF_TRUST, type RootOfTrustKind, type ServerConfig } from './config/config.js';
@@ -82,10 +82,7 @@ export function createRootBackends(config: ServerConfig, options: RootBackendOpt
   const opened: OpenedRoot[] = [];
   let anchorDescriptor: RootDescriptor | undefined;
 
-  const sealed = (): LocalSealedRoot | undefined => {
-    const r = configured?.root as Partial<LocalSealedRoot> | undefined;
-    return r && typeof r.rootKeyView === 'function' && typeof r.addRootKey === 'function' ? (r as LocalSealedRoot) : undefined;
-  };
+  const sealed = (): LocalSealedRoot | undefined => (isLocalSealedRoot(configured?.root) ? configured.root : undefined);
 
   const track = (o: OpenedRoot): RootOfTrust => {
     opened.push(o);
@@ -98,7 +95,7 @@ export function createRootBackends(config: ServerConfig, options: RootBackendOpt
       case 'local':
         return { file: dataPaths(config).rootKeyFile };
       case 'local-sealed': {
-        const sealId = sealed()?.sealId ?? (await openSealedRoot(sealFile)).sealId;
+        const sealId = sealed()?.sealId || (await openSealedRoot(sealFile)).sealId;
         return { sealId, rootKey: 1 };
       }
       case 'pkcs11':

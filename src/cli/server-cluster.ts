@@ -13,6 +13,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { connectIpcRoot } from '../adapters/root-of-trust/cluster/ipc-root.js';
 import type { RootChannel } from '../adapters/root-of-trust/cluster/root-messages.js';
 import { createRootServer } from '../adapters/root-of-trust/cluster/root-server.js';
+import { isLocalSealedRoot } from '../adapters/root-of-trust/local-sealed/index.js';
 import { rootOf, type ServerConfig } from '../config/config.js';
 import { openConfiguredRoot, startServer, type OpenedRoot, type RunningServer } from '../main.js';
 import { exposeToCluster, serveClusterMetrics, type MetricsChannel } from '../metrics/cluster-metrics.js';
@@ -38,7 +39,7 @@ const metricsChannelToPrimary: MetricsChannel = {
 /** Runs the primary until SIGINT/SIGTERM; resolves when every worker has stopped. @throws when a worker fails to start. */
 export async function runPrimary(config: ServerConfig, logger: Logger, print: (line: string) => void): Promise<void> {
   const root = rootOf(config) === 'local-sealed' ? await openConfiguredRoot(config) : undefined;
-  const rootServer = root?.sealable ? createRootServer(root.sealable) : undefined;
+  const rootServer = isLocalSealedRoot(root?.sealable) ? createRootServer(root.sealable) : undefined;
   const metrics = new AggregatorRegistry();
   let stopping = false;
 
@@ -89,7 +90,7 @@ export async function startWorker(config: ServerConfig, logger: Logger): Promise
   const channel: RootChannel = { send: (m) => void process.send?.(m), onMessage: (l) => void process.on('message', l) };
   let root: OpenedRoot | undefined;
   if (rootOf(config) === 'local-sealed') {
-    const ipc = connectIpcRoot('local-sealed', channel);
+    const ipc = connectIpcRoot(channel);
     root = { root: ipc, sealable: ipc, health: async () => 'ok', close: async () => {}, onSealed: ipc.onSealed };
   }
   const server = await startServer(config, logger, { ...(root ? { root } : {}), exposeMetrics: exposeToCluster(metricsChannelToPrimary) });

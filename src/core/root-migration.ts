@@ -68,16 +68,22 @@ export interface RootMigrationDeps {
   onError?: (err: unknown) => void;
 }
 
+/** A running job whose record was saved this recently is alive in some process (several settle waits and batches). */
+const LIVENESS_MS = 30_000;
+
 export function createRootMigrations(deps: RootMigrationDeps) {
   const { run, storage, ring, backends, clock, scope } = deps;
   const collections = [...defaultWrappedCollections(storage), ...(deps.extraCollections ?? [])];
   let running: { id: string; promise: Promise<void> } | null = null;
   let stopping = false;
 
+  // Under `server --workers N` (or several nodes) the job runs in the process that took the request; another process
+  // sees it running while it keeps saving its progress (after every batch; the longest pause is the settle wait).
+  const runningElsewhere = (job: RootMigrationRecord) => job.state === 'running' && clock.now().getTime() - job.updatedAt.getTime() < LIVENESS_MS;
   const view = (job: RootMigrationRecord): RootMigrationView => ({
     id: job.id,
     operation: job.operation,
-    state: job.state === 'done' ? 'done' : running?.id === job.id ? 'running' : 'stopped',
+    state: job.state === 'done' ? 'done' : running?.id === job.id || runningElsewhere(job) ? 'running' : 'stopped',
     targetGeneration: job.targetGeneration,
     targetKind: job.targetKind,
     fromGenerations: job.fromGenerations,

@@ -1,5 +1,5 @@
-// `server --workers 2` on the local-sealed root: one unseal serves every worker (the primary holds the root), a seal
-// stops them all at once, a key disabled through one worker is refused by the others within a second, and a worker
+// `server --workers 2` on the local-sealed root: one unseal serves every worker (the primary holds the root),
+// rotate-root through a worker adds a root key every worker then uses, a seal stops them all at once, a key disabled through one worker is refused by the others within a second, and a worker
 // that dies is replaced. The jobs run in the one worker that holds the job lease: a due key is rotated exactly once.
 import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
@@ -97,6 +97,29 @@ describe('server --workers 2', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('rotate-root through a worker: the primary adds root key 2, every worker wraps and unwraps under it', async () => {
+    const call = restClient(engineer);
+    const encryptUnder = async (keyId: string, text: string) =>
+      (await call('POST', '/v1/encrypt', { keyId, plaintext: Buffer.from(text).toString('base64') }, CLOSE)).body.ciphertext as string;
+    const decryptAll = async (blob: string) =>
+      Promise.all(Array.from({ length: 6 }, async () => (await call('POST', '/v1/decrypt', { ciphertext: blob }, CLOSE)).body.plaintext as string));
+    const before = (await call('POST', '/v1/keys', {}, CLOSE)).body.key as { keyId: string };
+    const old = await encryptUnder(before.keyId, 'before rotate-root');
+
+    const rotate = await runCli(['operator', 'rotate-root', '--wait', '--credentials', credentials()]);
+    expect(rotate.code, rotate.stderr).toBe(0);
+    const progress = await runCli(['operator', 'root-progress', '--json', '--credentials', credentials()]);
+    expect(progress.stdout).toMatch(/"generation":\s*2/);
+    const seal = JSON.parse(await readFile(join(dir, 'data', 'seal.json'), 'utf8')) as { rootKeys?: unknown[] };
+    expect(seal.rootKeys).toHaveLength(1); // root key 2, beside root key 1
+
+    // A key made now is wrapped under root key 2 by one worker; the other has nothing cached and must unwrap it.
+    const after = (await call('POST', '/v1/keys', {}, CLOSE)).body.key as { keyId: string };
+    const fresh = await encryptUnder(after.keyId, 'after rotate-root');
+    expect(new Set(await decryptAll(fresh))).toEqual(new Set([Buffer.from('after rotate-root').toString('base64')]));
+    expect(new Set(await decryptAll(old))).toEqual(new Set([Buffer.from('before rotate-root').toString('base64')]));
   });
 
   it('operator seal through one worker stops every worker at once', async () => {

@@ -1,6 +1,7 @@
 // The local-sealed root held by a primary process and used by workers over IPC (server --workers N), tested with an
 // in-memory channel pair: the root-of-trust contract, one unseal for every worker, errors arriving as the adapters'
-// own classes, fail-closed before the first status, and a seal that reaches every worker.
+// own classes, fail-closed before the first status, the root keys rotate-root adds, and a seal that reaches every
+// worker.
 import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import type { RootChannel } from '../../src/adapters/root-of-trust/cluster/root-
 import { createRootServer } from '../../src/adapters/root-of-trust/cluster/root-server.js';
 import { initSealedRoot, openSealedRoot, type LocalSealedRoot } from '../../src/adapters/root-of-trust/local-sealed/index.js';
 import { SecretBytes } from '../../src/crypto/index.js';
-import { ConflictError, InvalidCiphertextError, SealedError, ValidationError } from '../../src/errors/index.js';
+import { ConflictError, InvalidCiphertextError, NotFoundError, SealedError, ValidationError } from '../../src/errors/index.js';
 import { rootOfTrustContract } from './root-of-trust-contract.js';
 
 /** Two connected channel ends; messages cross through structured cloning, as they would over IPC (JSON). */
@@ -37,7 +38,7 @@ function workers(root: LocalSealedRoot, n: number): IpcRoot[] {
   const server = createRootServer(root);
   return Array.from({ length: n }, () => {
     const [primarySide, workerSide] = channelPair();
-    const ipc = connectIpcRoot('local-sealed', workerSide);
+    const ipc = connectIpcRoot(workerSide);
     server.connect(primarySide);
     return ipc;
   });
@@ -70,7 +71,7 @@ describe('a sealable root shared by workers', () => {
 
   it('reads sealed before the primary has said anything, and refuses to wrap', async () => {
     const [, lonely] = channelPair();
-    const ipc = connectIpcRoot('local-sealed', lonely);
+    const ipc = connectIpcRoot(lonely);
     expect(ipc.status().sealed).toBe(true);
     await settle();
     expect(a.status()).toMatchObject({ sealed: true, threshold: 2, shares: 3, progress: 0 });
@@ -92,6 +93,20 @@ describe('a sealable root shared by workers', () => {
     const wrapped = await a.wrap(SecretBytes.copyOf(Buffer.alloc(32, 7)), Buffer.from('key/1/v1'));
     expect((await b.unwrap(wrapped, Buffer.from('key/1/v1'))).reveal()).toEqual(Buffer.alloc(32, 7));
     await expect(b.unwrap(wrapped, Buffer.from('key/2/v1'))).rejects.toBeInstanceOf(InvalidCiphertextError);
+  });
+
+  it('serves the root keys rotate-root adds: one worker asks for key 2, every worker wraps and unwraps under it', async () => {
+    expect([a.sealId, b.sealId]).toEqual([root.sealId, root.sealId]);
+    expect(b.rootKeys).toEqual([1]);
+    expect(await a.addRootKey()).toBe(2);
+    await settle();
+    expect(b.rootKeys).toEqual([1, 2]);
+    const aad = Buffer.from('key/3/v1');
+    const wrapped = await a.rootKeyView(2).wrap(SecretBytes.copyOf(Buffer.alloc(32, 9)), aad);
+    expect((await b.rootKeyView(2).unwrap(wrapped, aad)).reveal()).toEqual(Buffer.alloc(32, 9));
+    expect((await root.rootKeyView(2).unwrap(wrapped, aad)).reveal()).toEqual(Buffer.alloc(32, 9)); // the primary's key
+    await expect(b.unwrap(wrapped, aad)).rejects.toBeInstanceOf(InvalidCiphertextError); // key 1 is another key
+    await expect(b.rootKeyView(3).wrap(SecretBytes.copyOf(Buffer.alloc(32, 9)), aad)).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('a seal through one worker reaches every worker and calls their onSealed listeners', async () => {

@@ -1,4 +1,5 @@
-// A worker's side: a SealableRoot whose every operation is served by the primary process (root-server.ts).
+// A worker's side: a local-sealed root whose every operation is served by the primary process (root-server.ts),
+// root keys added by rotate-root included (rootKeyView, addRootKey), so generations and rotate-root work in workers.
 // Invariants: status() answers at once from the last status the primary sent, and reads sealed until the first one
 // arrives (fail closed); a status that turns sealed calls the onSealed listeners (the worker forgets its cached key
 // versions at once); errors come back as the same error classes the adapters throw, with their messages; plaintext
@@ -15,7 +16,8 @@ import {
   ValidationError,
   type ErrorCode,
 } from '../../../errors/index.js';
-import type { SealableRoot, SealStatus } from '../../../ports/root-of-trust.js';
+import type { RootOfTrust, SealStatus } from '../../../ports/root-of-trust.js';
+import type { LocalSealedRoot } from '../local-sealed/index.js';
 import { type RootChannel, type RootOperation, isRootReply, isRootStatus } from './root-messages.js';
 
 const ERRORS: Partial<Record<string, (message: string) => DataDefenderError>> = {
@@ -31,14 +33,16 @@ const ERRORS: Partial<Record<string, (message: string) => DataDefenderError>> = 
 const SEALED_UNTIL_TOLD: SealStatus = Object.freeze({ sealed: true, threshold: 0, shares: 0, progress: 0, nonce: null });
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
-export type IpcRoot = SealableRoot & {
+export type IpcRoot = LocalSealedRoot & {
   /** Called when the primary reports the root sealed (by any worker's request or the operator's). */
   onSealed(listener: () => void): void;
 };
 
-/** The primary's sealable root of trust of kind `kind`, reached over `channel`. */
-export function connectIpcRoot(kind: string, channel: RootChannel): IpcRoot {
+/** The primary's local-sealed root, reached over `channel`. */
+export function connectIpcRoot(channel: RootChannel): IpcRoot {
   let status: SealStatus = SEALED_UNTIL_TOLD;
+  let sealId = '';
+  let rootKeys: readonly number[] = [1];
   let nextId = 1;
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (err: Error) => void }>();
   const sealedListeners: Array<() => void> = [];
@@ -47,6 +51,8 @@ export function connectIpcRoot(kind: string, channel: RootChannel): IpcRoot {
     if (isRootStatus(message)) {
       const wasSealed = status.sealed;
       status = Object.freeze({ ...message.status });
+      sealId = message.sealId;
+      rootKeys = Object.freeze([...message.rootKeys]);
       if (status.sealed && !wasSealed) for (const listener of sealedListeners) listener();
     } else if (isRootReply(message)) {
       const waiter = pending.get(message.id);
@@ -64,11 +70,27 @@ export function connectIpcRoot(kind: string, channel: RootChannel): IpcRoot {
       channel.send({ dd: 'root-request', id, op, args });
     });
 
+  /** Root key `n`, or key 1 when `n` is undefined; the primary refuses a key the seal file does not have. */
+  const keyView = (n?: number): RootOfTrust => ({
+    kind: 'local-sealed',
+    wrap: async (plaintext, aad) => Buffer.from(String(await call('wrap', [b64(plaintext.reveal()), b64(aad), n])), 'base64'),
+    unwrap: async (wrapped, aad) => SecretBytes.adopt(Buffer.from(String(await call('unwrap', [b64(wrapped), b64(aad), n])), 'base64')),
+  });
+  const rootKey1 = keyView();
+
   return {
-    kind,
+    kind: 'local-sealed',
+    get sealId() {
+      return sealId;
+    },
+    get rootKeys() {
+      return rootKeys;
+    },
     status: () => status,
-    wrap: async (plaintext, aad) => Buffer.from(String(await call('wrap', [b64(plaintext.reveal()), b64(aad)])), 'base64'),
-    unwrap: async (wrapped, aad) => SecretBytes.adopt(Buffer.from(String(await call('unwrap', [b64(wrapped), b64(aad)])), 'base64')),
+    wrap: rootKey1.wrap,
+    unwrap: rootKey1.unwrap,
+    rootKeyView: (n) => keyView(n),
+    addRootKey: async () => Number(await call('addRootKey', [])),
     submitShare: async (share, nonce) => (await call('submitShare', [share, nonce ?? null])) as SealStatus,
     resetUnseal: async () => (await call('resetUnseal', [])) as SealStatus,
     seal: async () => {

@@ -3,13 +3,16 @@
 // between the primary and its own child processes; nothing else can read it.
 import type { SealStatus } from '../../../ports/root-of-trust.js';
 
-export type RootOperation = 'wrap' | 'unwrap' | 'submitShare' | 'resetUnseal' | 'seal' | 'rekey';
+export type RootOperation = 'wrap' | 'unwrap' | 'submitShare' | 'resetUnseal' | 'seal' | 'rekey' | 'addRootKey';
 
 export interface RootRequest {
   dd: 'root-request';
   id: number;
   op: RootOperation;
-  /** wrap/unwrap: [bytes base64, aad base64]; submitShare: [share, nonce?]; rekey: [shares, {shares, threshold}]. */
+  /**
+   * wrap/unwrap: [bytes base64, aad base64, root key number (absent: root key 1)]; submitShare: [share, nonce?];
+   * rekey: [shares, {shares, threshold}]; addRootKey: [].
+   */
   args: unknown[];
 }
 
@@ -17,10 +20,13 @@ export type RootReply =
   | { dd: 'root-reply'; id: number; ok: true; value: unknown }
   | { dd: 'root-reply'; id: number; ok: false; code: string; message: string };
 
-/** Sent by the primary to every worker whenever the seal status changes, and to each worker when it starts. */
+/** Sent by the primary to every worker whenever the seal status or the root keys change, and to each worker when it starts. */
 export interface RootStatusMessage {
   dd: 'root-status';
   status: SealStatus;
+  sealId: string;
+  /** The root key numbers in the seal file (1, then one per rotate-root). */
+  rootKeys: number[];
 }
 
 /** One end of the channel: a worker's `process`, or the primary's handle on one worker. */

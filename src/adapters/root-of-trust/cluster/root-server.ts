@@ -1,30 +1,35 @@
 // The primary's side: serves the workers' root-of-trust requests from the one sealable root it holds, so a node has
 // one seal, one unseal attempt and one root key however many workers serve requests.
 // Invariants: every request gets exactly one reply; errors travel as their code and client-safe message only (never
-// a stack); every status change — unseal progress, unsealed, sealed, reset — reaches every worker before the reply
-// of the request that caused it, so a worker never serves after a seal it was told of; unwrapped bytes are zeroed in
-// the primary once encoded.
+// a stack); the root keys rotate-root added are served too (wrap and unwrap name the key; a worker may ask for a new
+// one); every status change — unseal progress, unsealed, sealed, reset, a root key added — reaches every worker
+// before the reply of the request that caused it, so a worker never serves after a seal it was told of; unwrapped
+// bytes are zeroed in the primary once encoded.
 import { SecretBytes } from '../../../crypto/index.js';
 import { toDataDefenderError } from '../../../errors/index.js';
-import type { SealableRoot } from '../../../ports/root-of-trust.js';
-import { type RootChannel, type RootOperation, type RootRequest, isRootRequest } from './root-messages.js';
+import type { RootOfTrust } from '../../../ports/root-of-trust.js';
+import type { LocalSealedRoot } from '../local-sealed/index.js';
+import { type RootChannel, type RootOperation, type RootRequest, type RootStatusMessage, isRootRequest } from './root-messages.js';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 const bytesOf = (arg: unknown) => Buffer.from(String(arg), 'base64');
 
-type Handler = (root: SealableRoot, args: unknown[]) => Promise<unknown>;
+type Handler = (root: LocalSealedRoot, args: unknown[]) => Promise<unknown>;
+
+/** Root key `n` of the seal (rotate-root adds keys 2, 3, ...), or the root itself (key 1) when none is named. */
+const rootKey = (root: LocalSealedRoot, n: unknown): RootOfTrust => (n === undefined || n === null ? root : root.rootKeyView(Number(n)));
 
 const HANDLERS: Record<RootOperation, Handler> = {
-  wrap: async (root, [plaintext, aad]) => {
+  wrap: async (root, [plaintext, aad, n]) => {
     const secret = SecretBytes.adopt(bytesOf(plaintext));
     try {
-      return b64(await root.wrap(secret, bytesOf(aad)));
+      return b64(await rootKey(root, n).wrap(secret, bytesOf(aad)));
     } finally {
       secret.destroy();
     }
   },
-  unwrap: async (root, [wrapped, aad]) => {
-    const secret = await root.unwrap(bytesOf(wrapped), bytesOf(aad));
+  unwrap: async (root, [wrapped, aad, n]) => {
+    const secret = await rootKey(root, n).unwrap(bytesOf(wrapped), bytesOf(aad));
     try {
       return secret.reveal().toString('base64');
     } finally {
@@ -35,19 +40,21 @@ const HANDLERS: Record<RootOperation, Handler> = {
   resetUnseal: async (root) => root.resetUnseal(),
   seal: async (root) => root.seal(),
   rekey: (root, [shares, options]) => root.rekey((shares as unknown[]).map(String), options as { shares: number; threshold: number }),
+  addRootKey: (root) => root.addRootKey(),
 };
 
 /** Serves `root` to worker channels; returns `connect`, called once per worker as it starts. */
-export function createRootServer(root: SealableRoot) {
+export function createRootServer(root: LocalSealedRoot) {
   const channels = new Set<RootChannel>();
-  let lastStatus = JSON.stringify(root.status());
+  const statusMessage = (): RootStatusMessage => ({ dd: 'root-status', status: root.status(), sealId: root.sealId, rootKeys: [...root.rootKeys] });
+  let lastStatus = JSON.stringify(statusMessage());
 
   const broadcastIfChanged = () => {
-    const status = root.status();
-    const text = JSON.stringify(status);
+    const message = statusMessage();
+    const text = JSON.stringify(message);
     if (text === lastStatus) return;
     lastStatus = text;
-    for (const channel of channels) channel.send({ dd: 'root-status', status });
+    for (const channel of channels) channel.send(message);
   };
 
   const serve = async (channel: RootChannel, request: RootRequest) => {
@@ -67,7 +74,7 @@ export function createRootServer(root: SealableRoot) {
   return {
     connect(channel: RootChannel): () => void {
       channels.add(channel);
-      channel.send({ dd: 'root-status', status: root.status() });
+      channel.send(statusMessage());
       channel.onMessage((message) => {
         if (isRootRequest(message)) void serve(channel, message);
       });

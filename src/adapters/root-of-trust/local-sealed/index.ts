@@ -1,4 +1,4 @@
 // The public face of the local-sealed root of trust.
 export { initSealedRoot } from './init-sealed-root.js';
-export { openSealedRoot, SEALED_MESSAGE, type LocalSealedRoot } from './local-sealed-root.js';
+export { isLocalSealedRoot, openSealedRoot, SEALED_MESSAGE, type LocalSealedRoot } from './local-sealed-root.js';
 export type { ShareOptions } from './share-options.js';

@@ -66,6 +66,12 @@ export interface LocalSealedRoot extends SealableRoot {
   addRootKey(): Promise<number>;
 }
 
+/** Whether `root` is a local-sealed root with its root keys (in this process, or a worker's view of the primary's). */
+export function isLocalSealedRoot(root: unknown): root is LocalSealedRoot {
+  const r = root as Partial<LocalSealedRoot> | null | undefined;
+  return r?.kind === 'local-sealed' && typeof r.rootKeyView === 'function' && typeof r.addRootKey === 'function';
+}
+
 class SealedRoot implements LocalSealedRoot {
   readonly kind = 'local-sealed' as const;
   readonly #file: string;
