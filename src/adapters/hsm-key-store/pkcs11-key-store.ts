@@ -24,7 +24,7 @@ import { rootKeyTemplate } from '../root-of-trust/pkcs11/create-root-key.js';
 import { IV_BYTES, TAG_BYTES, gcmParams } from '../root-of-trust/pkcs11/gcm-wrap-format.js';
 import { asDependencyError, ckrName, hsmUnavailable, isAmbiguousDecryptFailure, isCiphertextRejection } from '../root-of-trust/pkcs11/pkcs11-errors.js';
 import { acquireModule, type SharedModule } from '../root-of-trust/pkcs11/pkcs11-module.js';
-import { SessionPool } from '../root-of-trust/pkcs11/session-pool.js';
+import { closeQuietly, SessionPool } from '../root-of-trust/pkcs11/session-pool.js';
 import { findObjects, handleId } from '../root-of-trust/pkcs11/token-lookup.js';
 
 export interface Pkcs11KeyStoreOptions {
@@ -196,21 +196,7 @@ class Pkcs11KeyStoreConnection implements KeyStoreConnection {
     if (this.#leases > 0) await new Promise<void>((resolve) => this.#leaseWaiters.push(resolve));
     await this.#connecting?.catch(() => undefined);
     const last = this.#slot?.unclaim() ?? false;
-    const api = this.#module.api;
-    if (pool && this.#module.initialized && pool.generation === this.#module.generation) {
-      try {
-        if (last) api.C_Logout(pool.sessions[0]!);
-      } catch {
-        // Closing anyway: the last session's close ends the login too.
-      }
-      for (const session of pool.sessions) {
-        try {
-          api.C_CloseSession(session);
-        } catch {
-          // Already gone with the token or the module.
-        }
-      }
-    }
+    if (pool && this.#module.initialized && pool.generation === this.#module.generation) pool.closeSessions(this.#module.api, last);
     this.#unsubscribe();
     this.#pin.destroy();
     await this.#module.release();
@@ -377,13 +363,7 @@ class Pkcs11KeyStoreConnection implements KeyStoreConnection {
       }
       return new SessionPool({ generation, slot, slotId, key: new Map<string, Handle>(), sessions });
     } catch (err) {
-      for (const session of sessions) {
-        try {
-          api.C_CloseSession(session);
-        } catch {
-          // The failure being reported matters more.
-        }
-      }
+      closeQuietly(api, sessions);
       if (err instanceof ConnectFailure) throw err;
       throw new ConnectFailure('NETWORK_ERRORS', `The HSM is unavailable: ${ckrName(err) ?? 'the PKCS#11 module failed'}.`, { cause: err });
     }

@@ -39,7 +39,7 @@ import { IV_BYTES, TAG_BYTES, encodeWrapped, gcmMechanism, parseWrapped } from '
 import { asDependencyError, hsmUnavailable, isAmbiguousDecryptFailure, isCiphertextRejection, isPinRefusal } from './pkcs11-errors.js';
 import { acquireModule, type SharedModule } from './pkcs11-module.js';
 import { validateRootOfTrustOptions, type Pkcs11RootOfTrustOptions, type ValidRootOfTrustOptions } from './pkcs11-options.js';
-import { SessionPool } from './session-pool.js';
+import { closeQuietly, SessionPool } from './session-pool.js';
 import { findRootKey, findSlot, handleId, login } from './token-lookup.js';
 
 export type Pkcs11Health = 'ok' | 'unavailable';
@@ -228,21 +228,7 @@ class Pkcs11Root implements Pkcs11RootOfTrust {
     if (this.#leases > 0) await new Promise<void>((resolve) => this.#leaseWaiters.push(resolve));
     await this.#connecting?.catch(() => undefined);
     const last = this.#slot?.unclaim() ?? false;
-    const api = this.#module.api;
-    if (pool && this.#module.initialized && pool.generation === this.#module.generation) {
-      try {
-        if (last) api.C_Logout(pool.sessions[0]!);
-      } catch {
-        // Closing anyway: the last session's close ends the login too.
-      }
-      for (const session of pool.sessions) {
-        try {
-          api.C_CloseSession(session);
-        } catch {
-          // Already gone with the token or the module.
-        }
-      }
-    }
+    if (pool && this.#module.initialized && pool.generation === this.#module.generation) pool.closeSessions(this.#module.api, last);
     this.#unsubscribe();
     this.#options.pin.destroy();
     await this.#module.release();
@@ -402,13 +388,7 @@ class Pkcs11Root implements Pkcs11RootOfTrust {
       }
       return new SessionPool({ generation, slot, slotId, key, sessions });
     } catch (err) {
-      for (const session of sessions) {
-        try {
-          api.C_CloseSession(session);
-        } catch {
-          // The failure being reported matters more.
-        }
-      }
+      closeQuietly(api, sessions);
       throw err instanceof DataDefenderError ? err : asDependencyError(err);
     }
   }

@@ -4,7 +4,18 @@
 // is handed to the first waiter when it comes back (FIFO, so no operation starves); once discarded, the pool lends
 // nothing more, wakes every waiter with null (they go and reconnect) and drops sessions that come back — the
 // module's re-initialization or the adapter's close() closes them.
-import type { Handle } from 'pkcs11js';
+import type { Handle, PKCS11 } from 'pkcs11js';
+
+/** Closes `sessions`, skipping any already gone with the token or the module (what is being reported matters more). */
+export function closeQuietly(api: PKCS11, sessions: readonly Handle[]): void {
+  for (const session of sessions) {
+    try {
+      api.C_CloseSession(session);
+    } catch {
+      // Already gone.
+    }
+  }
+}
 
 export class SessionPool<K = Handle> {
   readonly generation: number;
@@ -49,6 +60,19 @@ export class SessionPool<K = Handle> {
     const waiter = this.#waiters.shift();
     if (waiter) waiter(session);
     else this.#free.push(session);
+  }
+
+  /**
+   * Closes every session of the pool in the token, logging out first when `logout` (the last user of the slot's
+   * login); best effort: a session already gone with the token or the module is skipped.
+   */
+  closeSessions(api: PKCS11, logout: boolean): void {
+    try {
+      if (logout) api.C_Logout(this.sessions[0]!);
+    } catch {
+      // Closing anyway: the last session's close ends the login too.
+    }
+    closeQuietly(api, this.sessions);
   }
 
   /** Stops lending; every waiter gets null. */
