@@ -180,3 +180,41 @@ describe.each(ENGINES)('metadata change feed on %s', (engine) => {
     expect(await p.storage.readMetadataChanges(0, 10)).toEqual([]);
   });
 });
+
+describe('metadata change feed on postgres, concurrently', () => {
+  let q: Population;
+  let keyId: string;
+  beforeAll(async () => {
+    q = await openPopulation('postgres');
+    [keyId] = (await q.seed(1)) as [string];
+  });
+  afterAll(async () => {
+    await q?.close();
+  });
+
+  it('never deadlocks a key destruction with an update of one of its aliases (the lock comes before the row)', async () => {
+    const now = new Date();
+    await q.storage.createAlias({ name: 'alias/feed-race', keyId: keyId!, createdAt: now, updatedAt: now });
+    const connect = async () => {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`set search_path = "${q.schema}"`);
+      return c;
+    };
+    const [destroyer, updater] = [await connect(), await connect()];
+    try {
+      await destroyer.query('begin');
+      await destroyer.query('update keys set description = $1 where id = $2', ['going', keyId]); // holds the feed lock
+      await updater.query('begin');
+      const update = updater.query('update aliases set updated_at = updated_at + 1 where name = $1', ['alias/feed-race']);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the update now waits for the feed lock
+      await destroyer.query('delete from aliases where name = $1', ['alias/feed-race']); // would wait for the update's row lock
+      await destroyer.query('commit');
+      expect((await update).rowCount).toBe(0); // it ran after the delete, on no row
+      await updater.query('commit');
+    } finally {
+      await destroyer.end();
+      await updater.end();
+    }
+  });
+});
