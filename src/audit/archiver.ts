@@ -13,11 +13,13 @@
  *   events are still stored and are archived again), a recorded archive whose events remain is finished next run;
  * - two archivers (processes) at once: the storage admits one record per segment start; the loser removes its own
  *   file (never another's) and carries on from the winner's record. One run at a time in a process;
- * - chain ids come from storage and are checked before they become part of a file name.
+ * - chain ids come from storage and are checked before they become part of a file name;
+ * - a temporary file is removed when writing it fails; one left by a crash is swept at the next run once it is
+ *   older than STALE_PARTIAL_MS (an archiver in another process may still be writing a younger one).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from '../crypto/index.js';
 import { DependencyError } from '../errors/index.js';
@@ -103,6 +105,10 @@ async function* readBack(path: string, digest: { hex?: string }): AsyncGenerator
   digest.hex = hash.digest('hex');
 }
 
+/** How old a temporary archive file must be before a run removes it as left over by a crash. */
+const STALE_PARTIAL_MS = 3_600_000;
+const PARTIAL_FILE = /^\.audit-[\w-]+\.jsonl\.partial$/;
+
 export function createAuditArchiver(deps: {
   store: AuditChainStore & AuditArchiveStore;
   keyring: AuditKeyring;
@@ -130,6 +136,17 @@ export function createAuditArchiver(deps: {
     return within.at(-1) ?? due[0];
   }
 
+  /** Removes the temporary files a crash left behind (named `.audit-*.jsonl.partial`, older than STALE_PARTIAL_MS). */
+  async function sweepStalePartials(): Promise<void> {
+    const before = Date.now() - STALE_PARTIAL_MS; // file times are the file system's, not the injected clock's
+    for (const name of await readdir(dir)) {
+      if (!PARTIAL_FILE.test(name)) continue;
+      const path = join(dir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (info && info.mtimeMs < before) await rm(path, { force: true });
+    }
+  }
+
   /** Deletes the events of `record` still stored, batch by batch. */
   async function deleteArchived(record: ArchiveRecord, firstStored: number): Promise<number> {
     let deleted = 0;
@@ -155,6 +172,7 @@ export function createAuditArchiver(deps: {
       segment: { chainId, firstSequence: first, lastSequence: cut.sequence },
     };
     const handle = await open(partial, 'wx', 0o600);
+    let written = false;
     try {
       let pending: string[] = [];
       let size = 0;
@@ -181,8 +199,10 @@ export function createAuditArchiver(deps: {
       }
       await handle.write(pending.join(''));
       await handle.sync();
+      written = true;
     } finally {
       await handle.close();
+      if (!written) await rm(partial, { force: true });
     }
     const digest: { hex?: string } = {};
     const report = await verifyTrail(readBack(partial, digest), { publicKeys: keyMap() });
@@ -208,7 +228,10 @@ export function createAuditArchiver(deps: {
     await keyring.ensure();
     const signer = keyring.signer();
     if (!signer && !dryRun) throw new DependencyError('The audit signing key is not available: nothing is archived.');
-    if (!dryRun) await mkdir(dir, { recursive: true, mode: 0o700 });
+    if (!dryRun) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await sweepStalePartials();
+    }
     const keys = keyMap();
     const valid = (r: ArchiveRecord) => {
       const key = keys.get(r.keyId);

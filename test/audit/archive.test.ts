@@ -6,9 +6,9 @@
  * corrupt nothing, and the retention setting refuses less than 365 days.
  */
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -243,6 +243,24 @@ for (const engine of ENGINES) {
       expect(records.some((r) => leftOver.includes(r.file))).toBe(false);
       expect(await sequences()).toEqual(range(81, 120));
       expect((await verifyOnline()).ok).toBe(true);
+    });
+
+    it('removes its temporary file when writing fails, and sweeps one a crash left behind once it is an hour old', async () => {
+      const failing = Object.create(storage) as Storage;
+      failing.readChain = () => Promise.reject(new Error('storage gone mid-write'));
+      await expect(archiver({ store: failing }).run()).rejects.toThrow('storage gone mid-write');
+      expect(await readdir(archiveDir)).toEqual([]);
+
+      const stale = join(archiveDir, `.audit-${chainId}-000000000001-000000000040-0badf00d.jsonl.partial`);
+      const young = join(archiveDir, `.audit-${chainId}-000000000001-000000000040-0ddba11a.jsonl.partial`);
+      await writeFile(stale, 'crashed');
+      await writeFile(young, 'being written by another process');
+      const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+      await utimes(stale, twoHoursAgo, twoHoursAgo);
+      await archiver().run();
+      const left = await readdir(archiveDir);
+      expect(left).not.toContain(basename(stale));
+      expect(left).toContain(basename(young));
     });
 
     it('loses nothing when it fails after recording and before (or while) deleting; a re-run finishes the deletion', async () => {
