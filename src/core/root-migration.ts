@@ -79,7 +79,9 @@ export function createRootMigrations(deps: RootMigrationDeps) {
 
   // Under `server --workers N` (or several nodes) the job runs in the process that took the request; another process
   // sees it running while it keeps saving its progress (after every batch; the longest pause is the settle wait).
-  const runningElsewhere = (job: RootMigrationRecord) => job.state === 'running' && clock.now().getTime() - job.updatedAt.getTime() < LIVENESS_MS;
+  // A job that failed keeps its error until it runs again (work() clears it at once).
+  const runningElsewhere = (job: RootMigrationRecord) =>
+    job.state === 'running' && job.lastError === null && clock.now().getTime() - job.updatedAt.getTime() < LIVENESS_MS;
   const view = (job: RootMigrationRecord): RootMigrationView => ({
     id: job.id,
     operation: job.operation,
@@ -103,8 +105,12 @@ export function createRootMigrations(deps: RootMigrationDeps) {
   async function work(job: RootMigrationRecord): Promise<void> {
     let current = job;
     try {
+      if (current.lastError !== null) {
+        const resumed: RootMigrationRecord = { ...current, lastError: null, revision: current.revision + 1, updatedAt: clock.now() };
+        if (await storage.updateRootMigration(resumed, current.revision)) current = resumed;
+      }
       await ring.refresh();
-      current = await runRewrapJob(job, {
+      current = await runRewrapJob(current, {
         storage,
         clock,
         collections,
