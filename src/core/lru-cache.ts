@@ -10,8 +10,6 @@ export interface LruCache<V> {
   get(key: string): V | undefined;
   set(key: string, value: V): void;
   delete(key: string): void;
-  /** Deletes every entry whose key starts with `prefix`. */
-  deletePrefix(prefix: string): void;
   /** Deletes every entry. */
   clear(): void;
   readonly size: number;
@@ -57,9 +55,6 @@ export function createLruCache<V>(options: {
       while (entries.size > maxEntries) drop(entries.keys().next().value as string);
     },
     delete: drop,
-    deletePrefix(prefix) {
-      for (const key of [...entries.keys()]) if (key.startsWith(prefix)) drop(key);
-    },
     clear() {
       for (const key of [...entries.keys()]) drop(key);
     },

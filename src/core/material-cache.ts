@@ -50,7 +50,7 @@ export function createMaterialCache(options: { maxEntries: number; ttlMs: number
     evictKey(keyId) {
       for (const version of [...(versionsOf.get(keyId) ?? [])]) cache.delete(`${keyId}/${version}`);
     },
-    clear: () => cache.deletePrefix(''),
+    clear: () => cache.clear(),
     stats: () => ({ entries: cache.size, maxEntries: options.maxEntries, hits, misses }),
   };
 }

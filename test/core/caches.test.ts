@@ -21,9 +21,10 @@ describe('LRU cache', () => {
     cache.set('c', 4);
     expect(evicted).toEqual([2, 1, 3]);
     cache.set('x/1', 5);
-    cache.deletePrefix('x/');
+    cache.clear();
     expect(cache.get('x/1')).toBeUndefined();
-    expect(evicted).toEqual([2, 1, 3, 5]);
+    expect(cache.size).toBe(0);
+    expect(evicted).toEqual([2, 1, 3, 4, 5]);
   });
 
   it('stores nothing when disabled', () => {
