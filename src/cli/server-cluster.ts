@@ -26,13 +26,15 @@ interface ReadyMessage {
 }
 const isReady = (m: unknown): m is ReadyMessage => typeof m === 'object' && m !== null && (m as { dd?: unknown }).dd === 'ready';
 
-const channelTo = (worker: Worker): RootChannel => ({ send: (m) => void worker.send(m), onMessage: (l) => void worker.on('message', l) });
-const metricsChannelTo = (worker: Worker): MetricsChannel => ({
-  send: (m, failed) => void worker.send(m, (err) => err && failed(err)),
+/** An end of the IPC pipe between the primary and a worker; the root and metrics protocols share it (messages are tagged). */
+type Channel = RootChannel & MetricsChannel;
+const reportFailure = (failed?: (err: Error) => void) => (err: Error | null) => void (err && failed?.(err));
+const channelTo = (worker: Worker): Channel => ({
+  send: (m: object, failed?: (err: Error) => void) => void worker.send(m, reportFailure(failed)),
   onMessage: (l) => void worker.on('message', l),
 });
-const metricsChannelToPrimary: MetricsChannel = {
-  send: (m, failed) => (process.send ? void process.send(m, (err: Error | null) => err && failed(err)) : failed(new Error('no IPC channel to the primary'))),
+const channelToPrimary: Channel = {
+  send: (m: object, failed?: (err: Error) => void) => (process.send ? void process.send(m, reportFailure(failed)) : failed?.(new Error('no IPC channel to the primary'))),
   onMessage: (l) => void process.on('message', l),
 };
 
@@ -46,8 +48,9 @@ export async function runPrimary(config: ServerConfig, logger: Logger, print: (l
   const start = (id: number) =>
     new Promise<ReadyMessage>((resolve, reject) => {
       const worker = cluster.fork();
-      const disconnect = rootServer?.connect(channelTo(worker));
-      serveClusterMetrics(metricsChannelTo(worker), metrics);
+      const channel = channelTo(worker);
+      const disconnect = rootServer?.connect(channel);
+      serveClusterMetrics(channel, metrics);
       let ready = false;
       worker.on('message', (m: unknown) => {
         if (!isReady(m)) return;
@@ -87,13 +90,12 @@ export async function runPrimary(config: ServerConfig, logger: Logger, print: (l
 
 /** In a worker: the server, with the primary's root when it holds one; tells the primary when it is ready. */
 export async function startWorker(config: ServerConfig, logger: Logger): Promise<RunningServer> {
-  const channel: RootChannel = { send: (m) => void process.send?.(m), onMessage: (l) => void process.on('message', l) };
   let root: OpenedRoot | undefined;
   if (rootOf(config) === 'local-sealed') {
-    const ipc = connectIpcRoot(channel);
+    const ipc = connectIpcRoot(channelToPrimary);
     root = { root: ipc, sealable: ipc, health: async () => 'ok', close: async () => {}, onSealed: ipc.onSealed };
   }
-  const server = await startServer(config, logger, { ...(root ? { root } : {}), exposeMetrics: exposeToCluster(metricsChannelToPrimary) });
+  const server = await startServer(config, logger, { ...(root ? { root } : {}), exposeMetrics: exposeToCluster(channelToPrimary) });
   process.send?.({ dd: 'ready', readyMessage: server.readyMessage } satisfies ReadyMessage);
   return server;
 }
