@@ -23,6 +23,18 @@ export function startProcess(args, readyText, env = {}) {
   });
 }
 
+/** POSTs `target.body` on `agent`; resolves with the milliseconds since `dueAt` (performance.now() time) once answered 200. */
+export function sendTimed(agent, target, dueAt) {
+  return new Promise((resolve, reject) => {
+    const req = request(target.url, { method: 'POST', agent, ca: target.ca, headers: target.headers }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - dueAt) : reject(new Error(`status ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(target.body);
+  });
+}
+
 export function post(creds, path, body) {
   return new Promise((resolve, reject) => {
     const payload = JSON.stringify(body);

@@ -8,13 +8,13 @@
 // Keys are made due with SQL on the database file (next_rotation_at, then state/deletion_at), as time passing would.
 // Env: BENCH_JOB_KEYS, BENCH_JOB_RATE, BENCH_JOB_IDLE_SECONDS (default 10), BENCH_JOB_WORKERS, BENCH_JOB_BATCH
 // (jobBatchSize, default the server's), BENCH_JOB_PAUSE_MS (jobBatchPauseMs, default the server's).
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ROOT, post, startProcess } from './http-load.js';
-import { fmt, printTable } from './stats.js';
+import { ROOT, post, sendTimed as send, startProcess } from './http-load.js';
+import { fmt, percentile, printTable } from './stats.js';
 import { seedKeys } from './seed-keys.js';
 
 const KEYS = Number(process.env.BENCH_JOB_KEYS ?? 100_000);
@@ -23,19 +23,8 @@ const IDLE_SECONDS = Number(process.env.BENCH_JOB_IDLE_SECONDS ?? 10);
 const WORKERS = Number(process.env.BENCH_JOB_WORKERS ?? 1);
 const TIMEOUT_MS = 30 * 60_000;
 
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function send(agent, target, dueAt) {
-  return new Promise((resolve, reject) => {
-    const req = request(target.url, { method: 'POST', agent, ca: target.ca, headers: target.headers }, (res) => {
-      res.on('data', () => {});
-      res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - dueAt) : reject(new Error(`status ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end(target.body);
-  });
-}
 
 /** Open loop at RATE until `stop()` is called; returns { dueAt, ms } per request. */
 function openLoop(agent, target) {

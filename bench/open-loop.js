@@ -5,30 +5,19 @@
 //    wrk2-style generator, not autocannon's closed loop), over up to 256 keep-alive connections, and each latency is
 //    measured from the moment the request was due, so queueing behind a slow response counts (no coordinated
 //    omission); a 3 s warm-up at the same rate opens the connections first. Prints p50 / p99 / p99.9. Target: open-loop p99 <= 5x the unloaded p50.
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
 import { availableParallelism } from 'node:os';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONNECTIONS, DURATION, ROOT, ROUNDS, awsCall, load, signedAwsHeaders, startProcess } from './http-load.js';
-import { fmt, median, printTable } from './stats.js';
+import { CONNECTIONS, DURATION, ROOT, ROUNDS, awsCall, load, sendTimed as send, signedAwsHeaders, startProcess } from './http-load.js';
+import { fmt, median, percentile, printTable } from './stats.js';
 
 const UNLOADED_REQUESTS = Number(process.env.BENCH_UNLOADED_REQUESTS ?? 2000);
 const OPEN_LOOP_SECONDS = Number(process.env.BENCH_OPEN_LOOP_SECONDS ?? 15);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
 
-const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
-function send(agent, target, started) {
-  return new Promise((resolve, reject) => {
-    const req = request(target.url, { method: 'POST', agent, ca: target.ca, headers: target.headers }, (res) => {
-      res.on('data', () => {});
-      res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`status ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end(target.body);
-  });
-}
 
 async function unloaded(target) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
