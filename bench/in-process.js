@@ -19,7 +19,7 @@ const CONCURRENCY = 64;
 const ctx = {
   requestId: 'bench',
   source: 'bench',
-  caller: { principalId: 'bench', arn: 'arn:aws:iam::111122223333:user/bench', roles: ['administrator'], credential: 'bench' },
+  caller: { principalId: 'bench', arn: 'arn:aws:iam::111122223333:user/bench', roles: ['administrator', 'data-engineer'], credential: 'bench' },
   sourceIp: null,
   userAgent: null,
 };
@@ -46,7 +46,10 @@ export async function benchInProcess() {
     const service = createKeyService({
       storage, root, audit, policies: createPolicyEngine(), clock: systemClock,
       scope: { region: 'us-east-1', accountId: '111122223333' },
-      settings: { defaultRotationPeriodDays: 180, keyCacheSize: 1000, keyCacheTtlSeconds: 300, metadataCacheMs: 1000 },
+      settings: {
+        defaultRotationPeriodDays: 180, keyCacheSize: 1000, keyCacheTtlSeconds: 300, metadataCacheMs: 1000,
+        dualControl: { enabled: false, operations: [], approvalTtlSeconds: 3600 },
+      },
     });
     const key = await service.keys.create(ctx, {});
     const plaintext = randomBytes(1024);
