@@ -35,6 +35,48 @@ export function sendTimed(agent, target, dueAt) {
   });
 }
 
+/**
+ * Open-loop load: request i is due at i/rate seconds after the start and is started as soon as it is due, whatever
+ * the server does (wrk2-style, not a closed loop); each latency counts from its due time, so a request that waits
+ * behind a slow one counts that wait (no coordinated omission), and so does any lateness of this generator. Between
+ * due times the generator sleeps on a timer: it never spins a core the server needs. Runs until `total` requests
+ * were started or `stop()`; `stop()` waits for the answers and resolves with `{ dueAt, ms }` in due order.
+ */
+export function openLoop(agent, target, rate, total = Infinity) {
+  const samples = [];
+  const pending = [];
+  const start = performance.now();
+  let sent = 0;
+  let failed = 0;
+  let timer;
+  let finish;
+  const finished = new Promise((resolve) => (finish = resolve));
+  const tick = () => {
+    // Request i is due at start + i/rate: the ones due by now are floor(elapsed * rate) + 1.
+    const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
+    for (; sent < due; sent++) {
+      const dueAt = start + (sent / rate) * 1000;
+      const sample = { dueAt, ms: NaN };
+      samples.push(sample);
+      pending.push(sendTimed(agent, target, dueAt).then((ms) => (sample.ms = ms), () => (failed += 1)));
+    }
+    if (sent >= total) return finish();
+    timer = setTimeout(tick, Math.max(0, start + (sent / rate) * 1000 - performance.now()));
+  };
+  tick();
+  return {
+    /** Resolves once `total` requests were started. */
+    finished,
+    async stop() {
+      clearTimeout(timer);
+      finish();
+      await Promise.all(pending);
+      if (failed > 0) throw new Error(`open loop: ${failed} of ${sent} requests failed`);
+      return samples;
+    },
+  };
+}
+
 export function post(creds, path, body) {
   return new Promise((resolve, reject) => {
     const payload = JSON.stringify(body);

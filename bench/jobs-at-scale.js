@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ROOT, post, sendTimed as send, startProcess } from './http-load.js';
+import { ROOT, openLoop as openLoopAt, post, startProcess } from './http-load.js';
 import { fmt, percentile, printTable } from './stats.js';
 import { seedKeys } from './seed-keys.js';
 
@@ -26,32 +26,8 @@ const TIMEOUT_MS = 30 * 60_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 
-/** Open loop at RATE until `stop()` is called; returns { dueAt, ms } per request. */
-function openLoop(agent, target) {
-  const samples = [];
-  const pending = [];
-  const start = performance.now();
-  let sent = 0;
-  let failed = 0;
-  let running = true;
-  const tick = () => {
-    const due = Math.floor(((performance.now() - start) / 1000) * RATE);
-    for (; sent < due; sent++) {
-      const dueAt = start + (sent / RATE) * 1000;
-      pending.push(send(agent, target, dueAt).then((ms) => samples.push({ dueAt, ms }), () => (failed += 1)));
-    }
-    if (running) setTimeout(tick, 1);
-  };
-  tick();
-  return {
-    async stop() {
-      running = false;
-      await Promise.all(pending);
-      if (failed > 0) throw new Error(`open loop: ${failed} of ${sent} requests failed`);
-      return samples;
-    },
-  };
-}
+/** Open loop at RATE until `stop()` (http-load.js). */
+const openLoop = (agent, target) => openLoopAt(agent, target, RATE);
 
 const latencyOf = (samples) => {
   const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);

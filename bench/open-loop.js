@@ -4,13 +4,13 @@
 // 3. Open loop at 50% of that maximum: requests are started on a fixed schedule whatever the server does (a
 //    wrk2-style generator, not autocannon's closed loop), over up to 256 keep-alive connections, and each latency is
 //    measured from the moment the request was due, so queueing behind a slow response counts (no coordinated
-//    omission); a 3 s warm-up at the same rate opens the connections first. Prints p50 / p99 / p99.9. Target: open-loop p99 <= 5x the unloaded p50.
+//    omission; http-load.js openLoop); a 3 s warm-up at the same rate opens the connections first. Prints p50 / p99 / p99.9. Target: open-loop p99 <= 5x the unloaded p50.
 import { Agent } from 'node:https';
 import { availableParallelism } from 'node:os';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONNECTIONS, DURATION, ROOT, ROUNDS, awsCall, load, sendTimed as send, signedAwsHeaders, startProcess } from './http-load.js';
+import { CONNECTIONS, DURATION, ROOT, ROUNDS, awsCall, load, openLoop, sendTimed as send, signedAwsHeaders, startProcess } from './http-load.js';
 import { fmt, median, percentile, printTable } from './stats.js';
 
 const UNLOADED_REQUESTS = Number(process.env.BENCH_UNLOADED_REQUESTS ?? 2000);
@@ -27,31 +27,12 @@ async function unloaded(target) {
   return percentile(latencies.sort((a, b) => a - b), 50);
 }
 
-/** Starts `rate` requests per second on schedule for `seconds`; latency counts from each request's due time. */
-async function openLoop(agent, target, rate, seconds) {
-  const total = Math.round(rate * seconds);
-  const latencies = new Float64Array(total);
-  const pending = [];
-  const start = performance.now();
-  let sent = 0;
-  let failed = 0;
-  await new Promise((resolve) => {
-    const tick = () => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
-      for (; sent < due; sent++) {
-        const dueAt = start + (sent / rate) * 1000;
-        const i = sent;
-        pending.push(send(agent, target, dueAt).then((ms) => (latencies[i] = ms), () => (failed += 1)));
-      }
-      if (sent < total) setImmediate(tick);
-      else resolve();
-    };
-    tick();
-  });
-  await Promise.all(pending);
-  if (failed > 0) throw new Error(`open loop: ${failed} of ${total} requests failed`);
-  const sorted = Array.from(latencies).sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9), requests: total };
+/** `seconds` of open-loop load at `rate` (http-load.js openLoop): p50, p99 and p99.9 from each request's due time. */
+async function openLoopFor(agent, target, rate, seconds) {
+  const run = openLoop(agent, target, rate, Math.round(rate * seconds));
+  await run.finished;
+  const sorted = (await run.stop()).map((s) => s.ms).sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9), requests: sorted.length };
 }
 
 export async function benchOpenLoop() {
@@ -73,8 +54,8 @@ export async function benchOpenLoop() {
     const offered = Math.round(maxRate / 2);
     // Connections are opened during a warm-up at the same rate (TLS handshakes are not what is measured), then kept.
     const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-    await openLoop(agent, target, offered, 3);
-    const r = await openLoop(agent, target, offered, OPEN_LOOP_SECONDS);
+    await openLoopFor(agent, target, offered, 3);
+    const r = await openLoopFor(agent, target, offered, OPEN_LOOP_SECONDS);
     agent.destroy();
     printTable(`Latency under load: AWS-API Encrypt, 1 KiB, SigV4, ${WORKERS} worker(s); open loop at 50% of the closed-loop maximum`, [
       ['measure', 'value'],
