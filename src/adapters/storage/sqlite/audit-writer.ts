@@ -15,6 +15,7 @@ import { DependencyError } from '../../../errors/index.js';
 import type { AuditEventsTable } from '../schema.js';
 import { STORAGE_UNAVAILABLE } from '../storage-dialect.js';
 import { packRows, unpackRows } from './row-packing.js';
+import { whenUnlocked } from './thread-busy-wait.js';
 import { AUTOCHECKPOINT_SAFETY_PAGES } from './wal-checkpointer.js';
 
 export type AuditRow = Omit<AuditEventsTable, 'sequence'>;
@@ -32,22 +33,10 @@ const Database = require(workerData.driverPath);
 const db = new Database(workerData.file, { timeout: workerData.busyTimeoutMs, fileMustExist: true });
 db.pragma('synchronous = FULL');
 db.pragma('wal_autocheckpoint = ' + workerData.autocheckpointPages); // wal-checkpointer.ts checkpoints, off the commit path
-// Another process's writer (a worker of server --workers N) holds the lock for about one fsync. SQLite's own busy
-// handler would sleep 1, 2, 5, 10... ms between tries, far longer than that; this thread may block, so it waits in
-// steps of 50 µs doubling to 1 ms instead, until busyTimeoutMs. A group that met SQLITE_BUSY was rolled back whole.
+// Waits for another process's writer in sub-millisecond steps (thread-busy-wait.ts). A group that met SQLITE_BUSY
+// was rolled back whole.
 db.pragma('busy_timeout = 0');
-const pauseCell = new Int32Array(new SharedArrayBuffer(4));
-function whenUnlocked(work) {
-  const deadline = Date.now() + workerData.busyTimeoutMs;
-  for (let pauseMs = 0.05; ; pauseMs = Math.min(2 * pauseMs, 1)) {
-    try {
-      return work();
-    } catch (err) {
-      if (!err || err.code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
-      Atomics.wait(pauseCell, 0, 0, pauseMs);
-    }
-  }
-}
+const whenUnlocked = ${whenUnlocked.toString()};
 const insert = db.prepare('insert into audit_events (' + workerData.columns.join(', ') + ') values (' +
   workerData.columns.map(() => '?').join(', ') + ')');
 const CHAIN_ID = workerData.columns.indexOf('chain_id');
@@ -79,7 +68,7 @@ function commit() {
   waiting = [];
   if (group.length === 0) return;
   try {
-    whenUnlocked(() => appendAll.immediate(group.map((m) => m.rows)));
+    whenUnlocked(() => appendAll.immediate(group.map((m) => m.rows)), workerData.busyTimeoutMs);
     for (const m of group) parentPort.postMessage({ id: m.id, ok: true });
   } catch (err) {
     for (const m of group) for (const c of m.chains) poisoned.add(c);

@@ -5,8 +5,8 @@
  * - WAL mode, synchronous=FULL: a resolved append/commit is on disk (audit events are durable). Audit appends are
  *   committed by a writer thread (audit-writer.ts) so their fsync never blocks the event loop, and the WAL is copied
  *   into the database file by a checkpointer thread (wal-checkpointer.ts), not inside whichever commit fills it.
- * - secure_delete=ON, and a TRUNCATE checkpoint after destroyKey: destroyed key material is overwritten in the
- *   database file and not left behind in the WAL (crypto-shredding).
+ * - secure_delete=ON, and a TRUNCATE checkpoint after destroyKey (on the checkpointer's thread): destroyed key
+ *   material is overwritten in the database file and not left behind in the WAL (crypto-shredding).
  * - foreign_keys=ON; processes sharing the file queue on its lock instead of failing, and this connection waits
  *   for the lock asynchronously (serialized-sqlite-dialect.ts), never blocking the event loop.
  * - A new file is created with mode 0600 (the WAL and shared-memory files inherit it).
@@ -20,7 +20,7 @@ import { createKyselyStorage } from '../kysely-storage.js';
 import { migrateToLatest, type MigrationDialect } from '../migrations.js';
 import type { StorageDatabase } from '../schema.js';
 import { STORAGE_UNAVAILABLE, isSystemErrorCode, type DriverErrorClass, type StorageDialect } from '../storage-dialect.js';
-import { acquireFileMutex, retryWhileBusy, SerializedSqliteDialect } from './serialized-sqlite-dialect.js';
+import { acquireFileMutex, SerializedSqliteDialect } from './serialized-sqlite-dialect.js';
 import { withStatementCache } from './statement-cache.js';
 import { AUTOCHECKPOINT_SAFETY_PAGES, startWalCheckpointer } from './wal-checkpointer.js';
 import { startAuditWriter } from './audit-writer.js';
@@ -142,6 +142,7 @@ export async function openSqliteStorage(options: { file: string; walCheckpointMs
   }
 
   const fileMutex = acquireFileMutex(realPath);
+  const checkpointer = startWalCheckpointer({ file: realPath, intervalMs: options.walCheckpointMs ?? WAL_CHECKPOINT_MS, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS });
   const dialect: StorageDialect = {
     kind: 'sqlite',
     classifyError: classifySqliteError,
@@ -150,14 +151,9 @@ export async function openSqliteStorage(options: { file: string; walCheckpointMs
     // BEGIN IMMEDIATE holds the write lock for the whole transaction: nothing else writes until commit.
     lockPrincipal: async (trx, id) => (await trx.selectFrom('principals').select('id').where('id', '=', id).executeTakeFirst()) !== undefined,
     jsonTextArray: (column) => sql<string>`json_group_array(${column})`,
-    // A TRUNCATE checkpoint must wait for every reader and writer of the WAL; with busy_timeout 0 it reports busy at
-    // once instead of blocking the event loop, so it is retried asynchronously like any statement.
-    afterDestroy: async (db) => {
-      await retryWhileBusy(async () => {
-        const { rows } = await sql<{ busy: number }>`pragma wal_checkpoint(TRUNCATE)`.execute(db);
-        if (rows[0]?.busy) throw Object.assign(new Error('WAL checkpoint busy'), { code: 'SQLITE_BUSY' });
-      }, SQLITE_BUSY_TIMEOUT_MS);
-    },
+    // A TRUNCATE checkpoint must wait out every reader and writer of the WAL, then copy it and fsync: the
+    // checkpointer's thread does it, never the event loop (wal-checkpointer.ts).
+    afterDestroy: () => checkpointer.truncate(),
     afterClose: fileMutex.release,
   };
   // From here on the lock waits are the dialect's, asynchronous (serialized-sqlite-dialect.ts).
@@ -172,13 +168,13 @@ export async function openSqliteStorage(options: { file: string; walCheckpointMs
     if (broken.length > 0) throw new Error(`foreign key check failed after migration: ${broken.length} rows`);
     database.pragma('foreign_keys = ON');
   } catch (err) {
+    await checkpointer.close();
     await db.destroy().catch(() => undefined);
     fileMutex.release();
     throw new DependencyError(STORAGE_UNAVAILABLE, { cause: err });
   }
   const storage = createKyselyStorage(db, dialect);
   const writer = startAuditWriter({ file: realPath, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS });
-  const checkpointer = startWalCheckpointer({ file: realPath, intervalMs: options.walCheckpointMs ?? WAL_CHECKPOINT_MS });
   return {
     ...storage,
     // The writer commits in order and refuses appends behind a failure of the same chain (audit-writer.ts).
