@@ -2,9 +2,12 @@
  * The embedded storage: one SQLite file through better-sqlite3 and the shared Kysely storage.
  *
  * Invariants:
- * - WAL mode, synchronous=FULL: a resolved append/commit is on disk (audit events are durable). Audit appends are
- *   committed by a writer thread (audit-writer.ts) so their fsync never blocks the event loop, and the WAL is copied
- *   into the database file by a checkpointer thread (wal-checkpointer.ts), not inside whichever commit fills it.
+ * - WAL mode. Audit appends are committed with synchronous=FULL by a writer thread (audit-writer.ts): a resolved
+ *   append is on disk, and its fsync never blocks the event loop. The serving connection commits with
+ *   synchronous=NORMAL (no fsync on the event loop): its changes are on disk once the next audit commit has fsynced
+ *   the WAL — and every change made for a request or a job is followed by its audit outcome event before anyone is
+ *   answered — or after the next checkpoint, at most `walCheckpointMs` later. The WAL is copied into the database
+ *   file by a checkpointer thread (wal-checkpointer.ts), not inside whichever commit fills it.
  * - secure_delete=ON, and a TRUNCATE checkpoint after destroyKey (on the checkpointer's thread): destroyed key
  *   material is overwritten in the database file and not left behind in the WAL (crypto-shredding).
  * - foreign_keys=ON; processes sharing the file queue on its lock instead of failing, and this connection waits
@@ -115,7 +118,11 @@ function openDatabase(file: string): Database.Database {
     database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     const mode = database.pragma('journal_mode = WAL', { simple: true });
     if (String(mode).toLowerCase() !== 'wal') throw new Error(`SQLite refused WAL mode (journal_mode=${String(mode)})`);
-    database.pragma('synchronous = FULL');
+    // No fsync per commit on the serving thread (SQLite's NORMAL in WAL mode): every answered change is followed by
+    // its audit outcome event, whose commit (synchronous=FULL, audit-writer.ts) fsyncs the WAL — the whole file,
+    // this connection's earlier frames included — before the answer is sent; the checkpointer's PASSIVE checkpoint
+    // syncs the WAL every second as well. A commit here stalled every request for one fsync (0.5–15 ms).
+    database.pragma('synchronous = NORMAL');
     database.pragma(`wal_autocheckpoint = ${AUTOCHECKPOINT_SAFETY_PAGES}`);
     database.pragma('foreign_keys = ON');
     database.pragma('secure_delete = ON');
