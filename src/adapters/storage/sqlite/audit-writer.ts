@@ -16,6 +16,7 @@ import type { AuditEventsTable } from '../schema.js';
 import { STORAGE_UNAVAILABLE } from '../storage-dialect.js';
 import { packRows, unpackRows } from './row-packing.js';
 import { whenUnlocked } from './thread-busy-wait.js';
+import { threadRequests } from './thread-requests.js';
 import { AUTOCHECKPOINT_SAFETY_PAGES } from './wal-checkpointer.js';
 
 export type AuditRow = Omit<AuditEventsTable, 'sequence'>;
@@ -89,36 +90,18 @@ export function startAuditWriter(options: { file: string; busyTimeoutMs: number 
     workerData: { file: options.file, busyTimeoutMs: options.busyTimeoutMs, driverPath, columns: COLUMNS, autocheckpointPages: AUTOCHECKPOINT_SAFETY_PAGES },
   });
   worker.unref();
-  const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
-  const inflight = new Set<Promise<void>>();
-  let nextId = 0;
-  let failure: Error | undefined;
-
-  const failAll = (cause: unknown) => {
-    failure ??= new DependencyError(STORAGE_UNAVAILABLE, { cause });
-    for (const p of pending.values()) p.reject(failure);
-    pending.clear();
-  };
-  worker.on('message', (m: { id: number; ok: boolean; error?: string }) => {
-    const p = pending.get(m.id);
-    if (!p) return;
-    pending.delete(m.id);
-    if (m.ok) p.resolve();
-    else p.reject(new DependencyError(STORAGE_UNAVAILABLE, { cause: new Error(m.error) }));
+  const requests = threadRequests(worker, {
+    name: 'audit writer',
+    refused: (code) => new DependencyError(STORAGE_UNAVAILABLE, { cause: new Error(code) }),
+    died: (cause) => new DependencyError(STORAGE_UNAVAILABLE, { cause }),
   });
-  worker.on('error', failAll);
-  worker.on('exit', (code) => failAll(new Error(`audit writer exited with code ${code}`)));
+  const inflight = new Set<Promise<void>>();
 
   return {
     append(rows) {
-      if (failure) return Promise.reject(failure);
       if (rows.length === 0) return Promise.resolve();
-      const id = nextId++;
-      const done = new Promise<void>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        // One packed string per batch: far cheaper to post than a structured clone of the rows (row-packing.ts).
-        worker.postMessage({ id, packed: packRows(rows, COLUMNS) });
-      });
+      // One packed string per batch: far cheaper to post than a structured clone of the rows (row-packing.ts).
+      const done = requests.request({ packed: packRows(rows, COLUMNS) });
       const tracked = done.then(
         () => void inflight.delete(tracked),
         () => void inflight.delete(tracked),

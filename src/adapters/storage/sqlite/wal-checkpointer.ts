@@ -16,6 +16,7 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { whenUnlocked } from './thread-busy-wait.js';
+import { threadRequests } from './thread-requests.js';
 
 /** The automatic checkpoint left on the writing connections, as a bound should this thread fail (about 40 MiB). */
 export const AUTOCHECKPOINT_SAFETY_PAGES = 10_000;
@@ -61,33 +62,16 @@ export function startWalCheckpointer(options: { file: string; intervalMs: number
     workerData: { file: options.file, intervalMs: options.intervalMs, busyTimeoutMs: options.busyTimeoutMs, driverPath },
   });
   worker.unref();
-  const pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
-  let nextId = 0;
-  let failure: Error | undefined;
-  const failAll = (err: Error) => {
-    failure ??= err;
-    for (const p of pending.values()) p.reject(failure);
-    pending.clear();
-  };
-  worker.on('message', (m: { id: number; ok: boolean; error?: string }) => {
-    const p = pending.get(m.id);
-    if (!p) return;
-    pending.delete(m.id);
-    if (m.ok) p.resolve();
-    else p.reject(new Error(`WAL checkpoint failed: ${m.error}`));
+  // A dead checkpointer is not fatal: the safety bound keeps the WAL bounded and `truncate` rejects (the flush after a
+  // destroy is best effort, StorageDialect.afterDestroy); its error must not crash the process (threadRequests
+  // listens for it).
+  const requests = threadRequests(worker, {
+    name: 'WAL checkpointer',
+    refused: (code) => new Error(`WAL checkpoint failed: ${code}`),
+    died: (cause) => (cause instanceof Error ? cause : new Error(String(cause))),
   });
-  // A dead checkpointer is not fatal (the safety bound takes over); its error must not crash the process either.
-  worker.on('error', (err) => failAll(err));
-  worker.on('exit', (code) => failAll(new Error(`WAL checkpointer exited with code ${code}`)));
   return {
-    truncate() {
-      if (failure) return Promise.reject(failure);
-      const id = nextId++;
-      return new Promise<void>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker.postMessage({ id });
-      });
-    },
+    truncate: () => requests.request({}),
     async close() {
       await worker.terminate();
     },
