@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { ROOT, openLoop as openLoopAt, post, startProcess } from './http-load.js';
+import { ROOT, openLoop, post, startProcess } from './http-load.js';
 import { fmt, percentile, printTable } from './stats.js';
 import { seedKeys } from './seed-keys.js';
 
@@ -25,10 +25,6 @@ const TIMEOUT_MS = 30 * 60_000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-
-/** Open loop at RATE until `stop()` (http-load.js). */
-const openLoop = (agent, target) => openLoopAt(agent, target, RATE);
-
 const latencyOf = (samples) => {
   const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
@@ -39,11 +35,11 @@ const latencyOf = (samples) => {
  * the first poll that sees fewer than `total` keys left to the first that sees none.
  */
 async function phase(name, agent, target, total, makeDue, remaining) {
-  const idle = openLoop(agent, target);
+  const idle = openLoop(agent, target, RATE);
   await sleep(IDLE_SECONDS * 1000);
   const idleLatency = latencyOf(await idle.stop());
 
-  const load = openLoop(agent, target);
+  const load = openLoop(agent, target, RATE);
   await sleep(1000);
   makeDue();
   const dueAt = performance.now();
@@ -92,7 +88,7 @@ export async function benchJobsAtScale() {
       headers: { authorization: `Bearer ${creds.token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
     };
     const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-    const warm = openLoop(agent, target);
+    const warm = openLoop(agent, target, RATE);
     await sleep(3000);
     await warm.stop();
 

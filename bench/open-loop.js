@@ -17,8 +17,6 @@ const UNLOADED_REQUESTS = Number(process.env.BENCH_UNLOADED_REQUESTS ?? 2000);
 const OPEN_LOOP_SECONDS = Number(process.env.BENCH_OPEN_LOOP_SECONDS ?? 15);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? availableParallelism());
 
-
-
 async function unloaded(target) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const latencies = [];

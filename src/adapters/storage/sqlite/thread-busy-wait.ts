@@ -7,12 +7,13 @@
  */
 export function whenUnlocked<T>(work: () => T, timeoutMs: number): T {
   const deadline = Date.now() + timeoutMs;
-  const pauseCell = new Int32Array(new SharedArrayBuffer(4));
+  let pauseCell: Int32Array | undefined; // allocated at the first wait: an uncontended call allocates nothing
   for (let pauseMs = 0.05; ; pauseMs = Math.min(2 * pauseMs, 1)) {
     try {
       return work();
     } catch (err) {
       if ((err as { code?: unknown } | null)?.code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+      pauseCell ??= new Int32Array(new SharedArrayBuffer(4));
       Atomics.wait(pauseCell, 0, 0, pauseMs);
     }
   }
