@@ -23,7 +23,7 @@ import { createKyselyStorage } from '../kysely-storage.js';
 import { migrateToLatest, type MigrationDialect } from '../migrations.js';
 import type { StorageDatabase } from '../schema.js';
 import { STORAGE_UNAVAILABLE, isSystemErrorCode, type DriverErrorClass, type StorageDialect } from '../storage-dialect.js';
-import { acquireFileMutex, SerializedSqliteDialect } from './serialized-sqlite-dialect.js';
+import { acquireFileMutex, retryWhileBusy, SerializedSqliteDialect } from './serialized-sqlite-dialect.js';
 import { withStatementCache } from './statement-cache.js';
 import { AUTOCHECKPOINT_SAFETY_PAGES, startWalCheckpointer } from './wal-checkpointer.js';
 import { startAuditWriter } from './audit-writer.js';
@@ -111,12 +111,14 @@ function createPrivateFile(file: string): void {
   }
 }
 
-function openDatabase(file: string): Database.Database {
+async function openDatabase(file: string): Promise<Database.Database> {
   createPrivateFile(file);
   const database = new Database(file, { timeout: SQLITE_BUSY_TIMEOUT_MS, fileMustExist: true });
   try {
     database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-    const mode = database.pragma('journal_mode = WAL', { simple: true });
+    // Switching a fresh file to WAL upgrades a shared lock to an exclusive one; when another process is doing the
+    // same, SQLite answers SQLITE_BUSY at once (its busy handler would deadlock), so the switch is retried here.
+    const mode = await retryWhileBusy(async () => database.pragma('journal_mode = WAL', { simple: true }), SQLITE_BUSY_TIMEOUT_MS);
     if (String(mode).toLowerCase() !== 'wal') throw new Error(`SQLite refused WAL mode (journal_mode=${String(mode)})`);
     // No fsync per commit on the serving thread (SQLite's NORMAL in WAL mode): every answered change is followed by
     // its audit outcome event, whose commit (synchronous=FULL, audit-writer.ts) fsyncs the WAL — the whole file,
@@ -142,7 +144,7 @@ export async function openSqliteStorage(options: { file: string; walCheckpointMs
   let database: Database.Database;
   let realPath: string;
   try {
-    database = openDatabase(options.file);
+    database = await openDatabase(options.file);
     realPath = realpathSync(options.file);
   } catch (err) {
     throw new DependencyError(STORAGE_UNAVAILABLE, { cause: err });
