@@ -12,6 +12,7 @@
  *   whoever may RetireGrant on the key; RevokeGrant needs the permission on the key.
  */
 import { randomBytes } from '../crypto/index.js';
+import { grantDecrypts } from '../policy/decryption.js';
 import { AlreadyExistsError, InvalidGrantIdError, InvalidGrantTokenError, NotFoundError, ValidationError } from '../errors/index.js';
 import type { GrantConstraints, GrantRecord, KeyRecord, Page } from '../ports/storage.js';
 import { keyArn } from './arn.js';
@@ -111,9 +112,12 @@ export function createGrants(kc: KeyContext) {
       return run(ctx, 'CreateGrant', { readOnly: false }, async (op) => {
         Object.assign(op.details, { granteePrincipal: input.granteePrincipal, operations: input.operations, name: input.name ?? null });
         const key = await resolver.resolve(input.keyId, { allowAlias: false });
-        await op.authorize(key, undefined, {
-          grant: { operations: input.operations, granteePrincipal: input.granteePrincipal, ...(input.retiringPrincipal ? { retiringPrincipal: input.retiringPrincipal } : {}) },
-        });
+        await op.authorize(
+          key,
+          undefined,
+          { grant: { operations: input.operations, granteePrincipal: input.granteePrincipal, ...(input.retiringPrincipal ? { retiringPrincipal: input.retiringPrincipal } : {}) } },
+          { sensitive: grantDecrypts(input.operations) },
+        );
         assertState('use', key.state, keyArn(scope, key.id));
         const allowed = operationsFor(key);
         const unknown = input.operations.filter((o) => !allowed.includes(o));

@@ -6,7 +6,8 @@ import { randomUuid } from '../crypto/index.js';
 import { UnsupportedError, ValidationError } from '../errors/index.js';
 import type { KeyPatch, KeyRecord, Page } from '../ports/storage.js';
 import { applyTransition } from './key-transition.js';
-import { aliasCondition, keyArn } from './arn.js';
+import { aliasCondition, keyArn, partitionOf } from './arn.js';
+import { keyPolicyDecryptsDirectly } from '../policy/decryption.js';
 import type { RequestContext } from './request-context.js';
 import { addDays, describeRecord, type KeyContext, type KeyDescription } from './key-context.js';
 import { assertState, type StateRule } from './key-state-rules.js';
@@ -60,7 +61,9 @@ export function createKeyLifecycle(kc: KeyContext) {
     /** @throws ValidationError, AccessDeniedError, AuditUnavailableError */
     create(ctx: RequestContext, input: CreateKeyInput): Promise<KeyDescription> {
       return run(ctx, 'CreateKey', { readOnly: false }, async (op) => {
-        await op.authorize(null, undefined, input.tags ? { requestTags: input.tags } : undefined);
+        // A key policy of its own that lets someone decrypt directly is a grant of decryption (dual control).
+        const sensitive = input.policy !== undefined && keyPolicyDecryptsDirectly(input.policy, partitionOf(scope.region));
+        await op.authorize(null, undefined, input.tags ? { requestTags: input.tags } : undefined, { sensitive });
         const keySpec = input.keySpec ?? 'SYMMETRIC_DEFAULT';
         if (!isKeySpec(keySpec)) throw new ValidationError(`KeySpec ${keySpec} is not supported.`);
         const spec = KEY_SPECS[keySpec];

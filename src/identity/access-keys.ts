@@ -12,7 +12,7 @@ import { DAY_MS } from '../core/key-context.js';
 import { checkInteger } from '../core/limits.js';
 import type { RequestContext } from '../core/request-context.js';
 import { accessKeyAad, newAccessKeyPair } from './credentials.js';
-import { anyPrincipal, ddAction, principalNamed, type IdentityContext } from './identity-context.js';
+import { anyPrincipal, credentialGrantsDecryption, ddAction, principalNamed, type IdentityContext } from './identity-context.js';
 
 export const MAX_ACTIVE_ACCESS_KEYS = 2;
 const ACCESS_KEY_ID = /^DDAK[A-Z2-7]{16}$/;
@@ -47,7 +47,7 @@ export function createAccessKeys(ic: IdentityContext) {
       return run(ctx, 'CreateAccessKey', { readOnly: false, action: ddAction('CreateAccessKey') }, async (op) => {
         const principal = await principalNamed(ic, principalName);
         op.details.principal = principal.arn;
-        await op.authorize({ arn: principal.arn });
+        await op.authorize({ arn: principal.arn }, undefined, undefined, { sensitive: await credentialGrantsDecryption(ic, ctx.caller.principalId, principal) });
         const days = options.expiresInDays === undefined ? undefined : checkInteger('ExpiresInDays', options.expiresInDays, { min: 1, max: 3650 });
         const now = clock.now();
         const pair = newAccessKeyPair();
@@ -82,7 +82,8 @@ export function createAccessKeys(ic: IdentityContext) {
         if (status !== 'Active' && status !== 'Inactive') throw new ValidationError('Status must be Active or Inactive.');
         const { key, principal } = await keyOf(accessKeyId);
         Object.assign(op.details, { principal: principal.arn, accessKeyId, status });
-        await op.authorize({ arn: principal.arn });
+        const sensitive = status === 'Active' && (await credentialGrantsDecryption(ic, ctx.caller.principalId, principal));
+        await op.authorize({ arn: principal.arn }, undefined, undefined, { sensitive });
         await op.beforeChange();
         const result = await storage.setAccessKeyStatus(key.id, status, MAX_ACTIVE_ACCESS_KEYS);
         if (result === 'limit') throw limitError();

@@ -10,7 +10,7 @@ import { sha256Hex } from '../crypto/index.js';
 import { NotFoundError, ValidationError } from '../errors/index.js';
 import type { ClientCertificateRecord } from '../ports/storage.js';
 import type { RequestContext } from '../core/request-context.js';
-import { anyPrincipal, ddAction, principalNamed, type IdentityContext } from './identity-context.js';
+import { anyPrincipal, credentialGrantsDecryption, ddAction, principalNamed, type IdentityContext } from './identity-context.js';
 
 const FINGERPRINT = /^[0-9a-f]{64}$/;
 const MAX_PEM_CHARS = 16_384;
@@ -57,7 +57,7 @@ export function createClientCertificates(ic: IdentityContext) {
       return run(ctx, 'MapClientCertificate', { readOnly: false, action: ddAction('MapClientCertificate') }, async (op) => {
         const principal = await principalNamed(ic, principalName);
         op.details.principal = principal.arn;
-        await op.authorize({ arn: principal.arn });
+        await op.authorize({ arn: principal.arn }, undefined, undefined, { sensitive: await credentialGrantsDecryption(ic, ctx.caller.principalId, principal) });
         const certificate = parse(certificatePem);
         const now = clock.now();
         const notAfter = new Date(certificate.validTo);

@@ -9,9 +9,9 @@ import type { RootOfTrust } from '../ports/root-of-trust.js';
 import type { PrincipalRecord, Storage } from '../ports/storage.js';
 import { partitionOf, type AccountScope } from '../core/arn.js';
 import type { RunOperation } from '../core/audited-operation.js';
-import { DECRYPTION_ACTIONS } from '../policy/actions.js';
 import { builtInRole } from '../policy/built-in-roles.js';
-import { parsePolicy, type ParsedPolicy } from '../policy/policy-document.js';
+import { allowsDecryption } from '../policy/decryption.js';
+import { parsePolicy } from '../policy/policy-document.js';
 
 export interface IdentityContext {
   storage: Storage;
@@ -53,13 +53,6 @@ export const iamArn = (scope: AccountScope, resource: string) => `arn:${partitio
 /** `datadefender:<Operation>`, the action DataDefender's own operations are authorized as. */
 export const ddAction = (operation: string) => `datadefender:${operation}`;
 
-const DECRYPTION = DECRYPTION_ACTIONS.map((a) => a.toLowerCase());
-
-/** True when the policy allows any operation that reveals plaintext (whatever its resources and conditions). */
-export function allowsDecryption(policy: ParsedPolicy): boolean {
-  return policy.statements.some((s) => s.effect === 'Allow' && DECRYPTION.some((a) => s.actions.match(a) !== s.actions.negated));
-}
-
 /** True when the roles or policy documents would let their holder decrypt. */
 export function grantsDecryption(roles: readonly string[], documents: readonly string[]): boolean {
   const parsed = [
@@ -67,4 +60,23 @@ export function grantsDecryption(roles: readonly string[], documents: readonly s
     ...documents.map((d) => parsePolicy(d, { kind: 'identity' })),
   ];
   return parsed.some(allowsDecryption);
+}
+
+/** The documents of the named managed policies. @throws NotFoundError when one does not exist */
+export async function policyDocuments(ic: Pick<IdentityContext, 'storage' | 'scope'>, names: readonly string[]): Promise<string[]> {
+  return Promise.all(
+    names.map(async (n) => {
+      const policy = await ic.storage.getPolicy(n);
+      if (!policy) throw new NotFoundError(`Policy '${n}' does not exist.`, { resource: iamArn(ic.scope, `policy/${n}`) });
+      return policy.document;
+    }),
+  );
+}
+
+/**
+ * True when issuing a credential for `principal` is sensitive under dual control: the credential would let its
+ * holder act as someone else who may decrypt. A principal's own credentials give it nothing it does not have.
+ */
+export async function credentialGrantsDecryption(ic: Pick<IdentityContext, 'storage' | 'scope'>, callerId: string, principal: PrincipalRecord): Promise<boolean> {
+  return principal.id !== callerId && grantsDecryption(principal.roles, await policyDocuments(ic, principal.policies));
 }

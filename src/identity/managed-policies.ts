@@ -10,7 +10,8 @@ import { checkDescription, checkInteger } from '../core/limits.js';
 import type { RequestContext } from '../core/request-context.js';
 import { ASSIGNABLE_ROLES, builtInRole } from '../policy/built-in-roles.js';
 import { parsePolicy } from '../policy/policy-document.js';
-import { allowsDecryption, checkName, ddAction, iamArn, type IdentityContext } from './identity-context.js';
+import { allowsDecryption } from '../policy/decryption.js';
+import { checkName, ddAction, iamArn, type IdentityContext } from './identity-context.js';
 
 const POLICY_NAME_MAX = 128;
 

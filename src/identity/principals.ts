@@ -11,7 +11,7 @@ import { PRINCIPAL_KINDS, type Page, type PrincipalKind, type PrincipalPatch, ty
 import { checkInteger, checkTags } from '../core/limits.js';
 import type { RequestContext } from '../core/request-context.js';
 import { isAssignableRole } from '../policy/built-in-roles.js';
-import { PRINCIPAL_NAME_MAX, checkName, ddAction, grantsDecryption, iamArn, principalNamed, type IdentityContext } from './identity-context.js';
+import { PRINCIPAL_NAME_MAX, checkName, ddAction, grantsDecryption, iamArn, policyDocuments, principalNamed, type IdentityContext } from './identity-context.js';
 
 export interface CreatePrincipalInput {
   name: string;
@@ -43,14 +43,7 @@ export function createPrincipals(ic: IdentityContext) {
 
   const find = (name: string) => principalNamed(ic, name);
 
-  const documentsOf = async (names: readonly string[]): Promise<string[]> =>
-    Promise.all(
-      names.map(async (n) => {
-        const policy = await storage.getPolicy(n);
-        if (!policy) throw new NotFoundError(`Policy '${n}' does not exist.`, { resource: iamArn(scope, `policy/${n}`) });
-        return policy.document;
-      }),
-    );
+  const documentsOf = (names: readonly string[]) => policyDocuments(ic, names);
 
   /**
    * Load -> plan -> authorize (sensitive when the plan says so) -> the plan's objection, if any -> audit the attempt

@@ -8,7 +8,7 @@ import type { TokenRecord } from '../ports/storage.js';
 import { checkInteger } from '../core/limits.js';
 import type { RequestContext } from '../core/request-context.js';
 import { newBearerToken } from './credentials.js';
-import { anyPrincipal, ddAction, principalNamed, type IdentityContext } from './identity-context.js';
+import { anyPrincipal, credentialGrantsDecryption, ddAction, principalNamed, type IdentityContext } from './identity-context.js';
 
 export const TOKEN_TTL_SECONDS = { default: 86_400, min: 60, max: 365 * 86_400 } as const;
 const ACCESSOR = /^[A-Za-z0-9_-]{16}$/;
@@ -31,7 +31,7 @@ export function createTokens(ic: IdentityContext) {
       return run(ctx, 'CreateToken', { readOnly: false, action: ddAction('CreateToken') }, async (op) => {
         const principal = await principalNamed(ic, principalName);
         op.details.principal = principal.arn;
-        await op.authorize({ arn: principal.arn });
+        await op.authorize({ arn: principal.arn }, undefined, undefined, { sensitive: await credentialGrantsDecryption(ic, ctx.caller.principalId, principal) });
         const ttl = checkInteger('TtlSeconds', options.ttlSeconds ?? TOKEN_TTL_SECONDS.default, TOKEN_TTL_SECONDS);
         const now = clock.now();
         const issued = newBearerToken();

@@ -65,8 +65,11 @@ export const KEY_USE_ACTIONS = [
   'kms:DeriveSharedSecret',
 ] as const;
 
-/** Operations whose answer holds plaintext or secret material: a policy allowing one of them grants decryption. */
-export const DECRYPTION_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyPair', 'kms:DeriveSharedSecret'] as const;
+/**
+ * Operations whose answer holds plaintext or secret material, or can be made to (ReEncryptFrom, into a key the
+ * caller may decrypt with): a policy allowing one of them grants decryption.
+ */
+export const DECRYPTION_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyPair', 'kms:DeriveSharedSecret', 'kms:ReEncryptFrom'] as const;
 
 /** Key metadata: what a key is, its aliases, tags and rotation status. */
 export const KEY_METADATA_ACTIONS = [

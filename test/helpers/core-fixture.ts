@@ -74,6 +74,7 @@ export async function coreFixture(options: { auditTimeoutMs?: number; dualContro
   return {
     service,
     storage,
+    root,
     clock,
     faults,
     audit,
