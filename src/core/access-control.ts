@@ -11,7 +11,7 @@ import { AccessDeniedError } from '../errors/index.js';
 import type { KeyRecord, Storage } from '../ports/storage.js';
 import type { AccessDecision, Caller, PolicyEngine } from '../policy/authorize.js';
 import { iamAction } from '../policy/actions.js';
-import { keyArn, type AccountScope } from './arn.js';
+import { aliasArn, keyArn, type AccountScope } from './arn.js';
 import { grantAllows } from './grant-match.js';
 
 /** Condition facts a use case knows about its request. */
@@ -36,6 +36,7 @@ export type Target = KeyRecord | { arn: string } | null;
 
 export interface AccessControl {
   arnOf(key: KeyRecord): string;
+  aliasArnOf(alias: string): string;
   authorize(caller: Caller, action: string, target: Target, conditions: Conditions | undefined, request: RequestFacts): Promise<AccessDecision>;
 }
 
@@ -100,6 +101,7 @@ export function createAccessControl(deps: { policies: PolicyEngine; storage: Sto
 
   return {
     arnOf,
+    aliasArnOf: (alias) => aliasArn(scope, alias),
     async authorize(caller, action, target, conditions, facts) {
       const key = isKeyTarget(target) ? target : null;
       const prepared = policies.prepare({

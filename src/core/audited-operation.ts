@@ -99,7 +99,8 @@ export function createOperationRunner(deps: {
         resource ??= arn;
         const decision = await access.authorize(ctx.caller, action, target, conditions, { sourceIp: ctx.sourceIp, now: clock.now() });
         details.authorization ??= decision;
-        if (decision.decision !== 'allow') throw accessDenied(ctx.caller.arn, action, arn);
+        // Named through an alias, a denial names the alias, as for a missing one: the key behind it stays unknown.
+        if (decision.decision !== 'allow') throw accessDenied(ctx.caller.arn, action, conditions?.requestAlias ? access.aliasArnOf(conditions.requestAlias) : arn);
         if (options?.sensitive !== false && dualControl.requires(name)) {
           const approval = await dualControl.gate(ctx, { operation: action, resource: arn, summary: { ...details, authorization: undefined } }, op.beforeChange);
           details.approval = { id: approval.id, requestedBy: approval.requesterArn, approvedBy: approval.approverArn };

@@ -26,7 +26,7 @@ import {
 
 import { AccessDeniedError, IncorrectKeyError, InvalidKeyUsageError, ValidationError } from '../errors/index.js';
 import type { KeyRecord } from '../ports/storage.js';
-import { keyArn } from './arn.js';
+import { aliasCondition, keyArn } from './arn.js';
 import type { KeyContext } from './key-context.js';
 import { materialIdFor } from './key-material.js';
 import { assertState } from './key-state-rules.js';
@@ -115,9 +115,17 @@ export function createKeyCrypto(kc: KeyContext) {
   };
 
   /** RSA decryption: the key is named by the request (the ciphertext carries nothing). */
-  const openAsymmetric = async (op: Operation, key: KeyRecord, ciphertext: Uint8Array, ec: EncryptionContext | undefined, requested: string | undefined, action?: string) => {
+  const openAsymmetric = async (
+    op: Operation,
+    key: KeyRecord,
+    ciphertext: Uint8Array,
+    ec: EncryptionContext | undefined,
+    requested: string | undefined,
+    action: string | undefined,
+    named: { requestAlias?: string },
+  ) => {
     const arn = keyArn(scope, key.id);
-    await op.authorize(key, action, conditionsOf(ec));
+    await op.authorize(key, action, { ...conditionsOf(ec), ...named });
     assertState('use', key.state, arn);
     if (key.keyUsage !== 'ENCRYPT_DECRYPT') throw new InvalidKeyUsageError(`${arn} key usage is ${key.keyUsage} which is not valid for Decrypt.`);
     if (requested === undefined) throw new ValidationError('EncryptionAlgorithm is required for asymmetric KMS keys.');
@@ -136,19 +144,19 @@ export function createKeyCrypto(kc: KeyContext) {
   ): Promise<DecryptResult> => {
     checkLength('CiphertextBlob', ciphertext, LIMITS.ciphertextBytes);
     const expected = expectedKeyId === undefined ? undefined : await resolver.resolve(expectedKeyId, { allowAlias: true });
-    if (expected && isAsymmetric(expected)) return openAsymmetric(op, expected, ciphertext, ec, requestedAlgorithm, action);
+    if (expected && isAsymmetric(expected)) return openAsymmetric(op, expected, ciphertext, ec, requestedAlgorithm, action, aliasCondition(expectedKeyId!));
     if (requestedAlgorithm !== undefined && requestedAlgorithm !== SYMMETRIC) {
       throw new ValidationError('Decrypting with an RSAES_OAEP algorithm needs the KeyId of the asymmetric key.');
     }
     const header = parseBlobHeader(ciphertext);
     if (expected && expected.id !== header.keyId) {
-      await op.authorize(expected, action, conditionsOf(ec));
+      await op.authorize(expected, action, { ...conditionsOf(ec), ...aliasCondition(expectedKeyId!) });
       throw new IncorrectKeyError('The key ID in the request does not identify a KMS key that can perform this operation.');
     }
     const key = await storage.getKey(header.keyId);
     if (!key) throw new AccessDeniedError(UNKNOWN_KEY_MESSAGE);
     const arn = keyArn(scope, key.id);
-    await op.authorize(key, action, conditionsOf(ec));
+    await op.authorize(key, action, { ...conditionsOf(ec), ...(expectedKeyId === undefined ? {} : aliasCondition(expectedKeyId)) });
     assertState('use', key.state, arn);
     op.details.keyVersion = header.version;
     const plaintext =
