@@ -44,6 +44,11 @@ export interface Operation {
   authorizedBy(key: KeyRecord | null, rule: string): void;
   /** Records the attempt durably; call right before the first state change. */
   beforeChange(): Promise<void>;
+  /**
+   * What the answer created, for the success event's responseElements (identifiers, never secrets); `created` is
+   * the ARN of a resource the operation made, for the event's resources when authorization named none.
+   */
+  respond(facts: Record<string, unknown>, created?: string): void;
 }
 
 export interface RunOptions {
@@ -60,6 +65,12 @@ export type RunOperation = <T>(
   options: RunOptions,
   perform: (op: Operation) => Promise<T>,
 ) => Promise<T>;
+
+/** The details without the answer's facts: only a success has responseElements (as in CloudTrail). */
+function withoutResponse(details: Record<string, unknown>): Record<string, unknown> {
+  const { response: _answer, ...rest } = details;
+  return rest;
+}
 
 export function createOperationRunner(deps: {
   audit: AuditLog;
@@ -88,7 +99,7 @@ export function createOperationRunner(deps: {
       outcome,
       errorCode,
       readOnly,
-      details: { ...details },
+      details: outcome === 'success' ? { ...details } : withoutResponse(details),
       roles: ctx.caller.roles,
       errorMessage,
     });
@@ -113,6 +124,10 @@ export function createOperationRunner(deps: {
         authorized = true;
       },
       beforeChange: () => audit.record(event('attempt', null)),
+      respond(facts, created) {
+        details.response = { ...(details.response as Record<string, unknown> | undefined), ...facts };
+        if (created) resource ??= created;
+      },
     };
 
     /** A missing key or alias named by a caller who may not act on it: the answer an existing key would give. */

@@ -140,7 +140,7 @@ export function createGrants(kc: KeyContext) {
         await op.beforeChange();
         const grant: GrantRecord = { ...wanted, id: randomBytes(ID_BYTES).toString('hex'), issuedBy: ctx.caller.arn, createdAt: clock.now() };
         await storage.createGrant(grant);
-        op.details.grantId = grant.id;
+        op.respond({ grantId: grant.id });
         return { grantId: grant.id, grantToken: grantToken(key.id, grant.id) };
       });
     },

@@ -111,7 +111,8 @@ export function createKeyLifecycle(kc: KeyContext) {
           tags: checkTags(input.tags ?? {}),
           policy,
         };
-        Object.assign(op.details, { keySpec, keyUsage, origin: key.origin, rotationPeriodDays: period, keyId: id });
+        Object.assign(op.details, { keySpec, keyUsage, origin: key.origin, rotationPeriodDays: period });
+        op.respond({ keyMetadata: { keyId: id, arn: keyArn(scope, id), keySpec, keyUsage, origin: key.origin, keyState: key.state } }, keyArn(scope, id));
         await op.beforeChange();
         if (hsm) {
           op.details.customKeyStoreId = input.customKeyStoreId;

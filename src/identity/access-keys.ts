@@ -61,7 +61,7 @@ export function createAccessKeys(ic: IdentityContext) {
           createdAt: now,
           expiresAt: days === undefined ? null : new Date(now.getTime() + days * DAY_MS),
         };
-        op.details.accessKeyId = pair.id;
+        op.respond({ accessKey: { accessKeyId: pair.id, status: record.status, expiresAt: record.expiresAt?.toISOString() ?? null } });
         await op.beforeChange();
         if (!(await storage.createAccessKey(record, MAX_ACTIVE_ACCESS_KEYS))) throw limitError();
         return { ...accessKeyView(record, principal.name), secretAccessKey: pair.secret };

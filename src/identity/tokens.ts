@@ -36,7 +36,7 @@ export function createTokens(ic: IdentityContext) {
         const now = clock.now();
         const issued = newBearerToken();
         const record: TokenRecord = { hash: issued.hash, accessor: issued.accessor, principalId: principal.id, createdAt: now, expiresAt: new Date(now.getTime() + ttl * 1000) };
-        op.details.accessor = issued.accessor;
+        op.respond({ token: { accessor: issued.accessor, expiresAt: record.expiresAt?.toISOString() ?? null } });
         await op.beforeChange();
         await storage.createToken(record);
         return { ...tokenView(record, principal.name), token: issued.token };
