@@ -5,6 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { StatusReport } from '../../src/protocols/rest/routes/system.js';
 import { approvalView, runCli, useRecordingServer } from './cli-harness.js';
 
 const fx = useRecordingServer('ddt_test-token-123');
@@ -243,10 +244,22 @@ describe('approval', () => {
 });
 
 describe('status', () => {
-  const base = { status: 'ok', version: '0.9.0', storage: 'sqlite', rootOfTrust: 'local-sealed', audit: 'ok', sealed: false };
+  // The real body of GET /v1/status (routes/system.ts): `satisfies` fails to compile when the server's shape changes.
+  const base = {
+    status: 'ok',
+    version: '0.9.0',
+    storage: 'sqlite',
+    rootOfTrust: 'local-sealed',
+    root: { kind: 'local-sealed', sealed: false, threshold: 2, shares: 3, progress: 0, nonce: null },
+    audit: 'ok',
+    certificate: { source: 'built-in', notAfter: '2026-01-02T03:04:05.000Z', renewAt: '2025-12-03T03:04:05.000Z' },
+    jobLeader: true,
+    keyCache: { entries: 12, maxEntries: 10000, hits: 1234, misses: 19, hitRate: 1234 / 1253 },
+    dualControl: { enabled: false },
+  } satisfies StatusReport;
 
-  it('prints one line per field, with dual control on and its operations', async () => {
-    const answer = { ...base, dualControl: { enabled: true, operations: ['ScheduleKeyDeletion', 'datadefender:AddPrincipalRole'], approvalTtlSeconds: 3600 } };
+  it('prints one line per field, with the key cache, and dual control on with its operations', async () => {
+    const answer = { ...base, dualControl: { enabled: true, operations: ['ScheduleKeyDeletion', 'datadefender:AddPrincipalRole'], approvalTtlSeconds: 3600 } } satisfies StatusReport;
     fx.server.handle(() => ({ status: 200, body: answer }));
     const run = await runCli([...fx.conn, 'status']);
     expect(fx.only()).toMatchObject({ method: 'GET', url: '/v1/status', text: '' });
@@ -260,6 +273,7 @@ describe('status', () => {
         'Root of trust: local-sealed',
         'Audit:         ok',
         'Sealed:        no',
+        'Key cache:     12/10000 entries, hit rate 98.5% (1234 hits, 19 misses)',
         'Dual control:  on (2 operations: ScheduleKeyDeletion, datadefender:AddPrincipalRole)',
         'Approval TTL:  3600 s',
         '',
@@ -268,8 +282,20 @@ describe('status', () => {
     expect((await runCli([...fx.conn, '--json', 'status'])).stdout).toBe(json(answer));
   });
 
+  it('reads the seal state from root.sealed', async () => {
+    const sealed = { ...base, status: 'sealed', root: { ...base.root, sealed: true, progress: 1, nonce: 'n1' } } satisfies StatusReport;
+    fx.server.handle(() => ({ status: 200, body: sealed }));
+    expect((await runCli([...fx.conn, 'status'])).stdout).toContain('\nSealed:        yes\n');
+  });
+
+  it('shows no hit rate before the first lookup', async () => {
+    const empty = { ...base, keyCache: { entries: 0, maxEntries: 100000, hits: 0, misses: 0, hitRate: null } } satisfies StatusReport;
+    fx.server.handle(() => ({ status: 200, body: empty }));
+    expect((await runCli([...fx.conn, 'status'])).stdout).toContain('\nKey cache:     0/100000 entries, hit rate - (0 hits, 0 misses)\n');
+  });
+
   it('shows dual control off', async () => {
-    fx.server.handle(() => ({ status: 200, body: { ...base, status: 'degraded', audit: 'unavailable', dualControl: { enabled: false } } }));
+    fx.server.handle(() => ({ status: 200, body: { ...base, status: 'degraded', audit: 'unavailable' } satisfies StatusReport }));
     const run = await runCli([...fx.conn, 'status']);
     expect(run.stdout).toContain('Status:        degraded\n');
     expect(run.stdout).toContain('Audit:         unavailable\n');

@@ -85,11 +85,21 @@ export function formatApprovalDetails(a: ApprovalView): string {
   return formatKeyValue(entries);
 }
 
+/** "3 operations", "1 operation", "2 misses", "1 miss". */
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
 /** "on (2 operations: A, B)" or "off". */
 export function dualControlText(dc: StatusResponse['dualControl'] | undefined): string {
   if (!dc?.enabled) return 'off';
   const ops = dc.operations ?? [];
-  return `on (${ops.length} operation${ops.length === 1 ? '' : 's'}${ops.length ? `: ${ops.join(', ')}` : ''})`;
+  return `on (${count(ops.length, 'operation', 'operations')}${ops.length ? `: ${ops.join(', ')}` : ''})`;
+}
+
+/** "12/10000 entries, hit rate 98.5% (1234 hits, 19 misses)"; the rate is "-" before the first lookup. */
+export function keyCacheText(c: StatusResponse['keyCache'] | undefined): string {
+  if (!c) return '-';
+  const rate = typeof c.hitRate === 'number' ? `${(c.hitRate * 100).toFixed(1)}%` : '-';
+  return `${c.entries}/${c.maxEntries} entries, hit rate ${rate} (${count(c.hits, 'hit', 'hits')}, ${count(c.misses, 'miss', 'misses')})`;
 }
 
 /** The `status` block, one line per field. */
@@ -100,7 +110,8 @@ export function formatStatus(s: StatusResponse): string {
     ['Storage', String(s.storage)],
     ['Root of trust', String(s.rootOfTrust)],
     ['Audit', String(s.audit)],
-    ['Sealed', s.sealed ? 'yes' : 'no'],
+    ['Sealed', s.root === undefined ? '-' : s.root.sealed ? 'yes' : 'no'],
+    ['Key cache', keyCacheText(s.keyCache)],
     ['Dual control', dualControlText(s.dualControl)],
     ...(s.dualControl?.enabled && typeof s.dualControl.approvalTtlSeconds === 'number'
       ? ([['Approval TTL', `${s.dualControl.approvalTtlSeconds} s`]] as const)

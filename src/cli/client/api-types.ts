@@ -185,12 +185,5 @@ export interface ApprovalListResponse {
   nextMarker?: string;
 }
 
-export interface StatusResponse {
-  status: 'ok' | 'degraded' | string;
-  version: string;
-  storage: string;
-  rootOfTrust: string;
-  audit: 'ok' | 'unavailable' | string;
-  sealed: boolean;
-  dualControl: { enabled: boolean; operations?: string[]; approvalTtlSeconds?: number };
-}
+/** The body of GET /v1/status, as the server types it. */
+export type { StatusReport as StatusResponse } from '../../protocols/rest/routes/system.js';

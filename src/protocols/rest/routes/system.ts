@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import type { DualControlSettings } from '../../../core/dual-control.js';
 import type { KeyService } from '../../../core/key-service.js';
-import type { RootOperations } from '../../../core/root-operations.js';
+import type { RootOperations, RootStatus } from '../../../core/root-operations.js';
 import { handle, operation } from '../rest-context.js';
 
 export interface HealthReport {
@@ -16,6 +17,28 @@ export interface HealthReport {
   certificate: { source: string; notAfter: string; renewAt: string | null };
   /** Whether this process holds the job lease and so runs the background jobs (jobs/leader-lease.ts). */
   jobLeader: boolean;
+}
+
+type KeyCacheStats = ReturnType<KeyService['materialCache']['stats']>;
+
+/** The cache of unwrapped key versions: entries now and lookups since start (core/material-cache.ts), and their hit rate. */
+export interface KeyCacheReport extends KeyCacheStats {
+  /** hits / (hits + misses), from 0 to 1; null before the first lookup (no lookups is not a 0% hit rate). */
+  hitRate: number | null;
+}
+
+/** The body of `GET /v1/status` (the CLI's `datadefender status` reads this type): health, with `root` the seal state. */
+export interface StatusReport extends Omit<HealthReport, 'root'> {
+  root: RootStatus;
+  keyCache: KeyCacheReport;
+  /** The operations and approval lifetime only when dual control is on. */
+  dualControl: Pick<DualControlSettings, 'enabled'> & Partial<Omit<DualControlSettings, 'enabled'>>;
+}
+
+/** The cache's counters and their hit rate. */
+function keyCacheReport(stats: KeyCacheStats): KeyCacheReport {
+  const lookups = stats.hits + stats.misses;
+  return { ...stats, hitRate: lookups === 0 ? null : stats.hits / lookups };
 }
 
 /** Health (public), caller identity and status (the audit trail's routes are in audit.ts). */
@@ -35,13 +58,13 @@ export function systemRoutes(app: FastifyInstance, service: KeyService, root: Ro
   ));
 
   app.get('/v1/status', operation('GetStatus'), handle(async (ctx) =>
-    service.run(ctx, 'GetStatus', { readOnly: true, whileSealed: true, action: 'datadefender:GetStatus' }, async (op) => {
+    service.run(ctx, 'GetStatus', { readOnly: true, whileSealed: true, action: 'datadefender:GetStatus' }, async (op): Promise<StatusReport> => {
       await op.authorize(null);
       const { enabled, operations, approvalTtlSeconds } = service.dualControl;
       return {
         ...(await health()),
         root: root.status(),
-        keyCache: service.materialCache.stats(),
+        keyCache: keyCacheReport(service.materialCache.stats()),
         dualControl: enabled ? { enabled, operations, approvalTtlSeconds } : { enabled },
       };
     }),
