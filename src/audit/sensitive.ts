@@ -40,6 +40,13 @@ export interface AuditHmacKey {
   readonly key: SecretBytes;
 }
 
+/**
+ * Exactly the keyed hashes keyedHash makes under the audit keyring's HMAC keys (ids `audit-hmac-<version>`, see
+ * audit-keys.ts): `hmac-sha256:audit-hmac-<version>:<64 lowercase hex>`. Nothing else passes, in particular no `%`,
+ * `_`, backslash, quote or upper-case letter, so a search may match a hash as a plain substring of the stored record.
+ */
+export const KEYED_HASH_PATTERN = /^hmac-sha256:audit-hmac-[1-9][0-9]{0,8}:[0-9a-f]{64}$/;
+
 /** `hmac-sha256:<keyId>:<hex>` of `value` (UTF-8). */
 export function keyedHash(key: AuditHmacKey, value: string): string {
   return `hmac-sha256:${key.id}:${hmac('sha256', key.key, Buffer.from(value, 'utf8')).toString('hex')}`;

@@ -11,8 +11,8 @@
  */
 import type { ArchiveSummary, AuditArchiver } from '../audit/archiver.js';
 import type { AuditKeyring, AuditPublicKey } from '../audit/audit-keys.js';
-import { keyedHash } from '../audit/sensitive.js';
-import { DependencyError, InvalidStateError } from '../errors/index.js';
+import { KEYED_HASH_PATTERN, keyedHash } from '../audit/sensitive.js';
+import { DependencyError, InvalidStateError, ValidationError } from '../errors/index.js';
 import type { ArchiveRecord, ChainSummary, CheckpointRecord, ChainedEventRecord } from '../ports/audit-chain-store.js';
 import type { AuditSearch, StoredAuditEvent } from '../ports/audit-sink.js';
 import type { KeyContext } from './key-context.js';
@@ -22,6 +22,18 @@ export type AuditPurpose = 'verify' | 'export';
 
 const ACTIONS = { verify: 'datadefender:VerifyAuditTrail', export: 'datadefender:ExportAuditTrail' } as const;
 const OPERATIONS = { verify: 'VerifyAuditTrail', export: 'ExportAuditTrail' } as const;
+
+/** At most this many keyed hashes in one search (one per HMAC key version of a value, with room to spare). */
+export const MAX_SEARCH_HASHES = 16;
+
+/** @throws ValidationError unless `hashes` is absent or 1..MAX_SEARCH_HASHES keyed hashes of the exact format */
+function checkHashes(hashes: readonly string[] | undefined): void {
+  if (hashes === undefined) return;
+  if (hashes.length < 1 || hashes.length > MAX_SEARCH_HASHES) throw new ValidationError(`Give 1 to ${MAX_SEARCH_HASHES} hashes.`);
+  if (!hashes.every((h) => typeof h === 'string' && KEYED_HASH_PATTERN.test(h))) {
+    throw new ValidationError('A hash must be a keyed hash as datadefender audit hash prints it: hmac-sha256:audit-hmac-<version>:<64 lower-case hex digits>.');
+  }
+}
 
 export function createAuditTrail(kc: Pick<KeyContext, 'run' | 'storage'>, keyring?: AuditKeyring, archiver?: AuditArchiver) {
   const readChainData = <T>(ctx: RequestContext, purpose: AuditPurpose, what: string, read: () => Promise<T>) =>
@@ -38,10 +50,14 @@ export function createAuditTrail(kc: Pick<KeyContext, 'run' | 'storage'>, keyrin
   };
 
   return {
-    /** Search, newest filters first applied by storage; pages by the global sequence. */
+    /**
+     * Search, newest filters first applied by storage; pages by the global sequence. `hashes` finds the events whose
+     * record holds any of these keyed hashes (what `hash` computes). @throws ValidationError for a malformed hash
+     */
     read(ctx: RequestContext, options: AuditSearch): Promise<StoredAuditEvent[]> {
       return kc.run(ctx, 'LookupEvents', { readOnly: true, action: 'datadefender:LookupEvents' }, async (op) => {
         await op.authorize(null);
+        checkHashes(options.hashes);
         return kc.storage.readAudit(options);
       });
     },

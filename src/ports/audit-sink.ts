@@ -44,7 +44,10 @@ export interface StoredAuditEvent extends AuditEvent {
   sequence: number;
 }
 
-/** A search of the trail: every filter given must match (exact values; time range inclusive from, exclusive to). */
+/**
+ * A search of the trail: every filter given must match (exact values; time range inclusive from, exclusive to;
+ * `hashes` any of them).
+ */
 export interface AuditSearch {
   afterSequence?: number;
   limit: number;
@@ -55,6 +58,11 @@ export interface AuditSearch {
   requestId?: string;
   from?: Date;
   to?: Date;
+  /**
+   * Keyed hashes (`hmac-sha256:audit-hmac-<n>:<hex>`, audit/sensitive.ts): an event matches when its stored record
+   * (or, unchained, its details) contains any of them, as an exact, case-sensitive substring; none matches nothing.
+   */
+  hashes?: readonly string[];
 }
 
 /** Durable store of audit events. `append` resolves only once every event is durable. */

@@ -23,7 +23,7 @@ describe('audit trail access', () => {
     const matrix: Record<string, string[]> = {};
     for (const role of ['administrator', 'security-analyst', 'compliance-officer', 'data-engineer', 'application']) {
       matrix[role] = [
-        await outcome(trail.read(as(role), { limit: 1 })),
+        await outcome(trail.read(as(role), { limit: 1, hashes: [`hmac-sha256:audit-hmac-1:${'0'.repeat(64)}`] })),
         await outcome(trail.chains(as(role), 'verify')),
         await outcome(trail.checkpoints(as(role), 'verify')),
         await outcome(trail.chainEvents(as(role), 'export', 'x', { afterSequence: 0, limit: 1 })),
@@ -39,6 +39,19 @@ describe('audit trail access', () => {
     const events = await f.storage.readAudit({ limit: 1000 });
     expect(events.filter((e) => e.eventName === 'ExportAuditTrail').map((e) => e.outcome).sort()).toEqual(['denied', 'denied', 'denied', 'success', 'success']);
     expect(events.filter((e) => e.eventName === 'VerifyAuditTrail').length).toBe(10);
+  });
+
+  it('searches by keyed hash only for the exact format (ValidationError otherwise, after the permission check)', async () => {
+    const trail = f.service.auditTrail;
+    const good = `hmac-sha256:audit-hmac-1:${'ab'.repeat(32)}`;
+    expect(await trail.read(context(['security-analyst'], 'sa'), { limit: 10, hashes: [good] })).toEqual([]);
+    const bad = [[], [good.toUpperCase()], [`${good.slice(0, -1)}%`], ['hmac-sha256:audit-hmac-1:_'], [good, '\\'], Array.from({ length: 17 }, () => good)];
+    for (const hashes of bad) {
+      await expect(trail.read(context(['security-analyst'], 'sa'), { limit: 10, hashes }), JSON.stringify(hashes)).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
+    }
+    await expect(trail.read(context(['application'], 'app'), { limit: 10, hashes: ['%'] })).rejects.toMatchObject({ code: 'ERR_ACCESS_DENIED' });
+    const lookups = (await f.storage.readAudit({ limit: 1000 })).filter((e) => e.eventName === 'LookupEvents');
+    expect(lookups.map((e) => e.outcome)).toEqual(['success', ...bad.map(() => 'failure'), 'denied']);
   });
 
   it('computes keyed hashes only with the audit keys, never recording the value', async () => {

@@ -20,6 +20,8 @@ import { b64, restClient } from '../helpers/rest-client.js';
 const PG_URL = process.env.DATADEFENDER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const PLAINTEXT = 'PAN-4111111111111111-plaintext-secret';
 const EC_VALUE = 'tenant-secret-value-8d1f';
+/** An encryption-context value the investigator searches for by its keyed hash. */
+const SEARCH_VALUE = 'tenant-searched-value-3c9a';
 
 interface Engine {
   name: 'sqlite' | 'postgres';
@@ -133,6 +135,65 @@ for (const engine of ENGINES) {
       expect(verified.stdout).toMatch(/^OK: \d+ events in 1 chain\(s\), [1-9]\d* signed checkpoint\(s\)/);
     });
 
+    it('finds exactly the events holding an encryption-context value by its keyed hash (hash=), and refuses a malformed hash', async () => {
+      const rest = restClient(server.credentials);
+      const keyId: string = (await rest('POST', '/v1/keys', { description: 'hash search' })).body.key.keyId;
+      const enc = await rest('POST', '/v1/encrypt', { keyId, plaintext: b64(PLAINTEXT), encryptionContext: { tenant: SEARCH_VALUE } });
+      expect(enc.status).toBe(200);
+      const decoy = await rest('POST', '/v1/encrypt', { keyId, plaintext: b64(PLAINTEXT), encryptionContext: { tenant: `${SEARCH_VALUE}-2`, other: EC_VALUE } });
+      expect(decoy.status).toBe(200);
+
+      const computed = await rest('POST', '/v1/audit/hash', { value: SEARCH_VALUE });
+      expect(computed.status).toBe(200);
+      expect(computed.body.hashes).toHaveLength(1);
+      const hash: string = computed.body.hashes[0].hash;
+      expect(hash).toMatch(/^hmac-sha256:audit-hmac-1:[0-9a-f]{64}$/);
+      const found = await rest('GET', `/v1/audit/events?hash=${encodeURIComponent(hash)}`);
+      expect(found.status).toBe(200);
+      expect(found.body.events).toHaveLength(1);
+      const [event] = found.body.events;
+      expect(event).toMatchObject({ eventName: 'Encrypt', requestId: enc.headers['x-request-id'], outcome: 'success' });
+      expect(event.record.requestParameters.encryptionContext).toEqual({ tenant: hash });
+      // Searching (and hashing) is audited without the hash or the value: the result stays the same.
+      const again = await rest('GET', `/v1/audit/events?hash=${encodeURIComponent(hash)}&eventName=Encrypt&limit=10`);
+      expect(again.body.events.map((e: { requestId: string }) => e.requestId)).toEqual([enc.headers['x-request-id']]);
+      // Any of several (one per HMAC key version of a value): the decoy holds EC_VALUE, and so do the first test's events.
+      const [ecHash] = (await rest('POST', '/v1/audit/hash', { value: EC_VALUE })).body.hashes;
+      const idsOf = async (query: string): Promise<string[]> => (await rest('GET', `/v1/audit/events?${query}&limit=1000`)).body.events.map((e: { requestId: string }) => e.requestId);
+      const either = await idsOf(`hash=${encodeURIComponent(hash)}&hash=${encodeURIComponent(ecHash.hash)}`);
+      const ecOnly = await idsOf(`hash=${encodeURIComponent(ecHash.hash)}`);
+      expect(ecOnly).toContain(decoy.headers['x-request-id']);
+      expect(ecOnly).not.toContain(enc.headers['x-request-id']);
+      expect([...either].sort()).toEqual([...ecOnly, enc.headers['x-request-id']].sort());
+
+      // Only the exact keyed-hash format is accepted: a typed 400, before anything is searched.
+      const malformed = [
+        hash.toUpperCase(),
+        hash.slice(0, -1),
+        `${hash}0`,
+        hash.replace('audit-hmac-1', 'audit-hmac-0'),
+        hash.replace('hmac-sha256', 'hmac-sha512'),
+        `${hash.slice(0, -1)}%`,
+        `${hash.slice(0, -1)}_`,
+        `${hash.slice(0, -1)}\\`,
+        'hmac-sha256:audit-hmac-1:%',
+        '%',
+        '',
+        SEARCH_VALUE,
+      ];
+      for (const bad of malformed) {
+        const r = await rest('GET', `/v1/audit/events?hash=${encodeURIComponent(bad)}`);
+        expect(r.status, bad).toBe(400);
+        expect(r.body, bad).toMatchObject({ code: 'ERR_VALIDATION' });
+        expect(r.headers['content-type']).toMatch(/^application\/problem\+json/);
+      }
+      const tooMany = Array.from({ length: 17 }, () => `hash=${encodeURIComponent(hash)}`).join('&');
+      expect((await rest('GET', `/v1/audit/events?${tooMany}`)).body).toMatchObject({ code: 'ERR_VALIDATION' });
+      const mixed = await rest('GET', `/v1/audit/events?hash=${encodeURIComponent(hash)}&hash=%25`);
+      expect(mixed.status).toBe(400);
+      expect(mixed.body.code).toBe('ERR_VALIDATION');
+    });
+
     it('exports JSON lines that verify offline with the pinned public key, and detect an edit', async () => {
       const pub = await cli('audit', 'public-key');
       expect(pub.code).toBe(0);
@@ -218,7 +279,7 @@ for (const engine of ENGINES) {
       const exported = await cli('audit', 'export', '--output', join(dir, 'final.jsonl'));
       expect(exported.code).toBe(0);
       const haystacks = [await engine.dump(dir), await readFile(join(dir, 'final.jsonl'), 'utf8'), await readFile(join(dir, 'stream.jsonl'), 'utf8')];
-      const needles = [PLAINTEXT, b64(PLAINTEXT), EC_VALUE, creds.token, creds.secretAccessKey];
+      const needles = [PLAINTEXT, b64(PLAINTEXT), EC_VALUE, SEARCH_VALUE, creds.token, creds.secretAccessKey];
       for (const hay of haystacks) {
         expect(hay.length).toBeGreaterThan(1000);
         for (const needle of needles) expect(hay.includes(needle), `found ${needle.slice(0, 6)}…`).toBe(false);

@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AnyDb } from '../../src/adapters/storage/migrations.js';
 import { createAuditChain } from '../../src/audit/audit-chain.js';
-import type { AuditEvent } from '../../src/ports/audit-sink.js';
+import type { AuditEvent, AuditSearch } from '../../src/ports/audit-sink.js';
 import type {
   AccessKeyRecord,
   AliasRecord,
@@ -1507,6 +1507,46 @@ export function storageContract(kind: Storage['kind'], newHarness: StorageHarnes
         expect((await storage.readAudit({ limit: 10, outcome: 'denied' })).map((e) => e.eventName)).toEqual(['Decrypt']);
         expect((await storage.readAudit({ limit: 10, eventName: 'Decrypt', principal: events[1]!.principal })).map((e) => e.requestId)).toEqual([events[1]!.requestId]);
         expect(await storage.readAudit({ limit: 10, from: new Date(Date.now() + 86_400_000) })).toEqual([]);
+      });
+
+      it('finds the events whose record holds a keyed hash: exactly, case-sensitively, any of several, with the other filters and paging', async () => {
+        const hash = (key: number, hex: string) => `hmac-sha256:audit-hmac-${key}:${hex.repeat(64 / hex.length)}`;
+        const h1 = hash(1, 'ab');
+        const h2 = hash(2, 'ab'); // the same digest under another key version: another hash
+        const other = hash(1, 'cd');
+        const chain = createAuditChain();
+        const events = chain.link([
+          makeEvent({ requestId: 'ec-1', details: { keyId: 'x', encryptionContext: { tenant: h1 } } }),
+          makeEvent({ requestId: 'other-1', details: { encryptionContext: { tenant: other } } }),
+          makeEvent({ requestId: 'ec-2', eventName: 'Decrypt', details: { encryptionContext: { tenant: h1, region: other } } }),
+          makeEvent({ requestId: 'key-2', details: { encryptionContext: { tenant: h2 } } }),
+          makeEvent({ requestId: 'upper', details: { encryptionContext: { tenant: h1.toUpperCase() } } }),
+          makeEvent({ requestId: 'prefix', details: { note: h1.slice(0, -1) } }),
+          makeEvent({ requestId: 'wildcards', details: { note: '%_\\' } }),
+          makeEvent({ requestId: 'ec-3', details: { grantee: h1 } }),
+        ]);
+        await storage.append(events.slice(0, 4));
+        // An unchained event (written before the chain existed) holds its details in its own column.
+        await storage.append([makeEvent({ requestId: 'unchained', details: { encryptionContext: { tenant: h1 } } })]);
+        await storage.append(events.slice(4));
+        const ids = async (search: Omit<AuditSearch, 'limit'> & { limit?: number }) => (await storage.readAudit({ limit: 100, ...search })).map((e) => e.requestId);
+
+        expect(await ids({ hashes: [h1] })).toEqual(['ec-1', 'ec-2', 'unchained', 'ec-3']);
+        expect(await ids({ hashes: [h2] })).toEqual(['key-2']);
+        expect(await ids({ hashes: [h1, h2] })).toEqual(['ec-1', 'ec-2', 'key-2', 'unchained', 'ec-3']);
+        expect(await ids({ hashes: [other] })).toEqual(['other-1', 'ec-2']);
+        expect(await ids({ hashes: [hash(1, 'ef')] })).toEqual([]);
+        expect(await ids({ hashes: [] })).toEqual([]);
+        expect(await ids({ hashes: [h1], eventName: 'Decrypt' })).toEqual(['ec-2']);
+        const page1 = await storage.readAudit({ limit: 2, hashes: [h1] });
+        expect(page1.map((e) => e.requestId)).toEqual(['ec-1', 'ec-2']);
+        expect(await ids({ limit: 2, afterSequence: page1[1]!.sequence, hashes: [h1] })).toEqual(['unchained', 'ec-3']);
+        // Storage matches the text literally: LIKE wildcards and escapes are plain characters here.
+        expect(await ids({ hashes: ['%_\\'] })).toEqual(['wildcards']);
+        expect(await ids({ hashes: ['%ab%'] })).toEqual([]);
+        expect(await ids({ hashes: ['hmac-sha256:audit-hmac-_:%'] })).toEqual([]);
+        // Without the filter every event is there.
+        expect(await ids({})).toHaveLength(9);
       });
 
       it('refuses a second event at the same chain position', async () => {

@@ -976,6 +976,11 @@ export function createKyselyStorage(db: Kysely<StorageDatabase>, dialect: Storag
         if (options.requestId !== undefined) q = q.where('request_id', '=', options.requestId);
         if (options.from !== undefined) q = q.where('event_time', '>=', options.from.getTime());
         if (options.to !== undefined) q = q.where('event_time', '<', options.to.getTime());
+        const { hashes } = options;
+        if (hashes !== undefined) {
+          // A chained event's details live in its record (its details column is `{}`); an unchained one's in details.
+          q = q.where((eb) => eb.or(hashes.flatMap((h) => [dialect.containsText(eb.ref('record'), h), dialect.containsText(eb.ref('details'), h)])));
+        }
         const rows = await q.orderBy('sequence').limit(limit).execute();
         return rows.map(rowToAuditEvent);
       });

@@ -2,7 +2,7 @@
  * What differs between the engines behind the shared Kysely storage, and the one place driver errors are
  * translated. Invariant: no driver message reaches a DataDefenderError's message; the driver error is the cause.
  */
-import type { Expression, Kysely, RawBuilder, Transaction } from 'kysely';
+import type { Expression, Kysely, RawBuilder, SqlBool, Transaction } from 'kysely';
 import { DataDefenderError, DependencyError, InternalError } from '../../errors/index.js';
 import type { StorageDatabase } from './schema.js';
 
@@ -28,6 +28,11 @@ export interface StorageDialect {
   lockPrincipal(trx: Transaction<StorageDatabase>, id: string): Promise<boolean>;
   /** The aggregate of a text column into JSON array text, in no particular order; `[]` over no rows. */
   jsonTextArray(column: Expression<string>): RawBuilder<string>;
+  /**
+   * Whether a text column contains `needle` as an exact, case-sensitive substring (no LIKE: no character of the
+   * needle is a wildcard or an escape). False or null when the column is null.
+   */
+  containsText(column: Expression<string | null>, needle: string): RawBuilder<SqlBool>;
   /** Best-effort work after a key was destroyed and committed (e.g. flushing freed pages out of a WAL). */
   afterDestroy?(db: Kysely<StorageDatabase>): Promise<void>;
   /** Called once after the Kysely instance is destroyed. */

@@ -5,17 +5,19 @@
  * and events through the REST API (VerifyAuditTrail) and trusts the server's public keys unless `--public-key` pins
  * them; offline (`--file`) it needs an export and `--public-key`, nothing else. A break exits with code 3.
  * `export` writes JSON lines (header, checkpoints, events; mode 0600, never over an existing file); the values
- * `hash` hashes are read from standard input, never from the command line. `archive` applies the server's retention
+ * `hash` hashes (and `search --value-stdin` searches for) are read from standard input, never from the command line.
+ * `search --hash` finds the events whose record holds a keyed hash. `archive` applies the server's retention
  * (old segments to archive files on the server that still verify; `--dry-run` lists them); an archive file verifies
  * offline like an export (`verify --file`).
  */
 import { createPublicKey } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { publicKeyPem, type AuditPublicKey } from '../../audit/audit-keys.js';
 import type { ArchiveSummary } from '../../audit/archiver.js';
 import { archiveLine, checkpointLine, eventLine, EXPORT_FORMAT_V2, parseExportBuffer, type ExportHeader, type ExportLine } from '../../audit/export-format.js';
+import { KEYED_HASH_PATTERN } from '../../audit/sensitive.js';
 import { verifyTrail, type VerifyReport } from '../../audit/verifier.js';
 import type { ArchiveRecord, CheckpointRecord, ChainSummary, ChainedEventRecord } from '../../ports/audit-chain-store.js';
 import { CLI_LIMITS, integerIn } from './args.js';
@@ -33,6 +35,12 @@ interface RangeOptions {
 
 const SEQUENCE = { min: 1, max: Number.MAX_SAFE_INTEGER };
 const PAGE = 1000;
+
+/** An argParser collecting repeated `--hash` values, each a keyed hash (the server checks them too). */
+function keyedHashes(value: string, previous: string[] = []): string[] {
+  if (!KEYED_HASH_PATTERN.test(value)) throw new InvalidArgumentError('Expected a keyed hash as audit hash prints it: hmac-sha256:audit-hmac-<version>:<64 hex digits>.');
+  return [...previous, value];
+}
 
 /** Every line of the trail as the server holds it, read page by page (checkpoints first, then each chain's events). */
 async function* onlineTrail(api: ApiClient, purpose: Purpose, range: RangeOptions, keys: AuditPublicKey[]): AsyncGenerator<ExportLine> {
@@ -134,19 +142,30 @@ export function registerAuditCommands(program: Command, io: CliIo): void {
     .option('--to <time>', 'ISO 8601 time, exclusive')
     .option('--after <n>', 'continue after this global sequence (nextAfter of an earlier page)', integerIn(SEQUENCE))
     .option('--limit <n>', `events per page (${CLI_LIMITS.listLimit.min}-1000)`, integerIn({ min: 1, max: 1000 }))
-    .action(async (opts: Record<string, string | number | undefined>, command: Command) => {
+    .addOption(new Option('--hash <hash>', 'events whose record holds this keyed hash (as audit hash prints it); repeat for any of several').argParser(keyedHashes))
+    .option('--value-stdin', 'events whose record holds a value read from standard input (one line): its keyed hashes under every HMAC key version')
+    .action(async (opts: Record<string, string | number | undefined> & { hash?: string[]; valueStdin?: boolean }, command: Command) => {
       const s = session(command, io);
       const api = await s.api();
       const names: Record<string, string> = { eventName: 'eventName', principal: 'principal', resource: 'resource', outcome: 'outcome', requestId: 'requestId', from: 'from', to: 'to', after: 'after', limit: 'limit' };
       const query = new URLSearchParams();
       for (const [opt, param] of Object.entries(names)) if (opts[opt] !== undefined) query.set(param, String(opts[opt]));
+      const hashes = new Set(opts.hash ?? []);
+      if (opts.valueStdin) {
+        // The value is hashed by the server (ComputeAuditHash, recorded by its length only); it is never sent again.
+        const value = (await io.readStdin()).replace(/\r?\n$/, '');
+        const computed = await api.request<{ hashes: { keyId: string; hash: string }[] }>('POST', '/v1/audit/hash', { value });
+        for (const h of expectArray<{ keyId: string; hash: string }>(computed, 'hashes', api.endpoint)) hashes.add(h.hash);
+        if (hashes.size === 0) throw new CliError('The server returned no keyed hash for the value.');
+      }
+      for (const h of hashes) query.append('hash', h);
       const response = await api.request<{ events: { sequence: number; eventTime: string; eventName: string; principal: string; outcome: string; resource: string | null; requestId: string }[]; nextAfter?: number }>(
         'GET',
         `/v1/audit/events?${query.toString()}`,
       );
       const events = expectArray<{ sequence: number; eventTime: string; eventName: string; principal: string; outcome: string; resource: string | null; requestId: string }>(response, 'events', api.endpoint);
       s.print(response, () =>
-        events.map((e) => printable(`${e.sequence}\t${e.eventTime}\t${e.eventName}\t${e.outcome}\t${e.principal}\t${e.resource ?? '-'}\t${e.requestId}`)).join('\n') +
+        events.map((e) => [e.sequence, e.eventTime, e.eventName, e.outcome, e.principal, e.resource ?? '-', e.requestId].map((f) => printable(String(f))).join('\t')).join('\n') +
         (events.length ? '\n' : '') +
         (response.nextAfter !== undefined ? `More: --after ${response.nextAfter}\n` : ''),
       );

@@ -14,7 +14,7 @@
  *   with DependencyError.
  */
 import pg from 'pg';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type SqlBool } from 'kysely';
 import { DependencyError, ValidationError } from '../../../errors/index.js';
 import type { Storage } from '../../../ports/storage.js';
 import { createKyselyStorage } from '../kysely-storage.js';
@@ -155,6 +155,7 @@ export async function openPostgresStorage(options: PostgresStorageOptions): Prom
     lockPrincipal: async (trx, id) =>
       (await trx.selectFrom('principals').select('id').where('id', '=', id).forUpdate().executeTakeFirst()) !== undefined,
     jsonTextArray: (column) => sql<string>`coalesce(json_agg(${column})::text, '[]')`,
+    containsText: (column, needle) => sql<SqlBool>`strpos(${column}, ${needle}) > 0`,
   };
   const db = new Kysely<StorageDatabase>({ dialect: new PostgresDialect({ pool }) });
   try {

@@ -16,7 +16,7 @@
  */
 import { closeSync, constants, openSync, realpathSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { Kysely, sql } from 'kysely';
+import { Kysely, sql, type SqlBool } from 'kysely';
 import { DependencyError } from '../../../errors/index.js';
 import type { Storage } from '../../../ports/storage.js';
 import { createKyselyStorage } from '../kysely-storage.js';
@@ -160,6 +160,7 @@ export async function openSqliteStorage(options: { file: string; walCheckpointMs
     // BEGIN IMMEDIATE holds the write lock for the whole transaction: nothing else writes until commit.
     lockPrincipal: async (trx, id) => (await trx.selectFrom('principals').select('id').where('id', '=', id).executeTakeFirst()) !== undefined,
     jsonTextArray: (column) => sql<string>`json_group_array(${column})`,
+    containsText: (column, needle) => sql<SqlBool>`instr(${column}, ${needle}) > 0`,
     // A TRUNCATE checkpoint must wait out every reader and writer of the WAL, then copy it and fsync: the
     // checkpointer's thread does it, never the event loop (wal-checkpointer.ts).
     afterDestroy: () => checkpointer.truncate(),

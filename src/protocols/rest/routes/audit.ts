@@ -1,12 +1,14 @@
 /**
- * The audit trail over the native API: search (LookupEvents), the chains, checkpoints and chained events a verifier
- * or an export reads (VerifyAuditTrail / ExportAuditTrail, by `purpose`), the signed archive records that stand in
- * for archived events, keyed hashes for investigators, and applying the retention (ArchiveAuditTrail).
+ * The audit trail over the native API: search (LookupEvents; `hash=` finds the events whose record holds a keyed
+ * hash), the chains, checkpoints and chained events a verifier or an export reads (VerifyAuditTrail /
+ * ExportAuditTrail, by `purpose`), the signed archive records that stand in for archived events, keyed hashes for
+ * investigators, and applying the retention (ArchiveAuditTrail).
  * Invariants: every route is an authorized, audited operation of core/audit-trail.ts; pages are bounded (1000
  * events); chained events are returned exactly as stored (record text, hashes), so a client verifies them itself.
  */
 import type { FastifyInstance } from 'fastify';
-import type { AuditPurpose } from '../../../core/audit-trail.js';
+import { KEYED_HASH_PATTERN } from '../../../audit/sensitive.js';
+import { MAX_SEARCH_HASHES, type AuditPurpose } from '../../../core/audit-trail.js';
 import type { KeyService } from '../../../core/key-service.js';
 import { ValidationError } from '../../../errors/index.js';
 import { queryInteger } from '../../../http/query.js';
@@ -19,6 +21,9 @@ const text = { type: 'string', minLength: 1, maxLength: 2048 };
 const time = { type: 'string', minLength: 1, maxLength: 40 };
 const purpose = { type: 'string', enum: ['verify', 'export'] };
 const chainId = { type: 'string', pattern: '^[A-Za-z0-9-]{1,64}$' };
+/** A keyed hash as `POST /v1/audit/hash` returns it (audit/sensitive.ts); repeat `hash=` to find any of several. */
+const keyedHash = { type: 'string', pattern: KEYED_HASH_PATTERN.source };
+const hashes = { anyOf: [keyedHash, { type: 'array', items: keyedHash, minItems: 1, maxItems: MAX_SEARCH_HASHES }] };
 
 const SCHEMAS = {
   search: closed({
@@ -31,6 +36,7 @@ const SCHEMAS = {
     requestId: text,
     from: time,
     to: time,
+    hash: hashes,
   }),
   purpose: closed({ purpose }),
   checkpoints: closed({ purpose, chain: chainId }),
@@ -60,6 +66,8 @@ export function auditRoutes(app: FastifyInstance, service: KeyService): void {
 
   app.get('/v1/audit/events', operation('LookupEvents', { querystring: SCHEMAS.search }), handle(async (ctx, request) => {
     const q = request.query as Record<string, string | undefined>;
+    // One `hash=` arrives as a string, a repeated one as an array (any of them matches).
+    const { hash } = request.query as { hash?: string | string[] };
     const limit = Math.min(queryInteger(q.limit) ?? 100, 1000);
     const from = timeOf(q.from, 'from');
     const to = timeOf(q.to, 'to');
@@ -73,6 +81,7 @@ export function auditRoutes(app: FastifyInstance, service: KeyService): void {
       ...(q.requestId ? { requestId: q.requestId } : {}),
       ...(from ? { from } : {}),
       ...(to ? { to } : {}),
+      ...(hash !== undefined ? { hashes: typeof hash === 'string' ? [hash] : hash } : {}),
     });
     const last = events.at(-1);
     return { events: events.map(searchResult), ...(events.length === limit && last ? { nextAfter: last.sequence } : {}) };
