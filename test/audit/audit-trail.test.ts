@@ -167,6 +167,28 @@ describe('the chained audit log', () => {
     expect(report.firstBreak).toMatchObject({ kind: 'truncated', sequence: 232 });
   });
 
+  it('signs a checkpoint every T seconds when events arrived, and none while nothing new was written', async () => {
+    const runtime = startAuditRuntime({ store: storage, root, clock: systemClock, sealed: () => false, checkpointEvents: 1_000_000, checkpointSeconds: 1 });
+    try {
+      await runtime.ready();
+      await Promise.all(Array.from({ length: 3 }, () => runtime.log.record(makeEvent())));
+      expect(await storage.listCheckpoints()).toEqual([]);
+      const deadline = Date.now() + 3_000;
+      while ((await storage.listCheckpoints()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const [first, ...more] = await storage.listCheckpoints();
+      expect(first).toMatchObject({ sequence: 3 });
+      expect(more).toEqual([]);
+      // Two more ticks with no new event: no new checkpoint.
+      await new Promise((r) => setTimeout(r, 2_200));
+      expect(await storage.listCheckpoints()).toHaveLength(1);
+      await runtime.log.record(makeEvent());
+      while ((await storage.listCheckpoints()).length === 1 && Date.now() < deadline + 5_000) await new Promise((r) => setTimeout(r, 50));
+      expect((await storage.listCheckpoints()).map((c) => c.sequence)).toEqual([3, 4]);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('keeps the audit keys across restarts (wrapped by the root; the public key is derived, not read from storage)', async () => {
     const first = startAuditRuntime({ store: storage, root, clock: systemClock, sealed: () => false, checkpointEvents: 10, checkpointSeconds: 60 });
     await first.ready();
