@@ -211,6 +211,22 @@ for (const engine of ENGINES) {
       const broken = await runCli(['audit', 'verify', '--file', join(dir, 'edited.jsonl'), '--public-key', join(dir, 'audit.pem')]);
       expect(broken.code).toBe(3);
       expect(broken.stdout).toMatch(/first break: \[edited\] chain .*: event \d+ was edited/);
+
+      // The digest files alone: a header and the signed checkpoints, no event.
+      const digests = await cli('audit', 'export', '--checkpoints-only', '--output', join(dir, 'checkpoints.jsonl'));
+      expect(digests.code).toBe(0);
+      const types = (await readFile(join(dir, 'checkpoints.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
+      expect(types[0]).toBe('header');
+      expect(types.length).toBeGreaterThan(1);
+      expect(new Set(types.slice(1))).toEqual(new Set(['checkpoint']));
+
+      // A range of one chain verifies online on its own.
+      const chainId = lines.map((l) => JSON.parse(l) as { type: string; record?: string }).find((l) => l.type === 'event')!;
+      const id = (JSON.parse(chainId.record!) as { chain: { id: string } }).chain.id;
+      const ranged = await cli('--json', 'audit', 'verify', '--chain', id, '--from-sequence', '2', '--to-sequence', '5');
+      expect(ranged.code).toBe(0);
+      const report = JSON.parse(ranged.stdout) as { ok: boolean; events: number; chains: { chainId: string; firstSequence: number; lastSequence: number }[] };
+      expect(report).toMatchObject({ ok: true, events: 4, chains: [{ chainId: id, firstSequence: 2, lastSequence: 5 }] });
     });
 
     it('fails closed, fast, while storage refuses audit events, reports it in health, and recovers', async () => {
