@@ -55,7 +55,9 @@ const ROOT_OPENERS: Record<RootOfTrustKind, (config: ServerConfig, env: NodeJS.P
     return { root, sealable: root, health: healthy, close: nothingToClose };
   },
   pkcs11: async (config, env) => {
-    const root = await openPkcs11RootOfTrust(await pkcs11Token(config, env));
+    // A PIN file can be corrected while the server runs; an environment variable cannot change under it.
+    const rereadPin = config.pkcs11PinFile ? { rereadPin: () => pkcs11Pin(config, env) } : {};
+    const root = await openPkcs11RootOfTrust({ ...(await pkcs11Token(config, env)), ...rereadPin });
     return { root, signingKeys: root.signingKeys, health: () => root.health(), close: () => root.close() };
   },
   'aws-kms': async (config) => {

@@ -383,11 +383,49 @@ describe('pkcs11 root of trust: outages and recovery without reopening', () => {
       await expect(pinned.wrap(secret(), aad('p'))).rejects.toMatchObject({ code: 'ERR_DEPENDENCY' });
       const refused = await pinned.wrap(secret(), aad('p')).catch((e: unknown) => e);
       expect(refused).toMatchObject({ code: 'ERR_DEPENDENCY' });
-      expect((refused as Error).message).toMatch(/^The HSM refused the login: CKR_PIN_INCORRECT; the PIN is not retried/);
+      expect((refused as Error).message).toMatch(/^The HSM refused the login: CKR_PIN_INCORRECT; the same PIN is not retried/);
       expect(await pinned.health()).toBe('unavailable');
     } finally {
       await pinned.close();
       await withRawSession(hsm, { ...token, pin: 'changed-pin' }, (api, session) => api.C_SetPIN(session, 'changed-pin', token.pin));
+    }
+  });
+
+  it('after a refused PIN, reads it again: the same PIN is never tried again, a corrected one is, and it serves again', async () => {
+    const token = tokens.pin!;
+    let current = token.pin;
+    const reads: string[] = [];
+    const pinned = await openPkcs11RootOfTrust(
+      optionsFor('pin', {
+        reconnect: { minDelayMs: 0, maxDelayMs: 0 },
+        rereadPin: async () => {
+          reads.push(current);
+          return current;
+        },
+      }),
+    );
+    try {
+      const before = await pinned.wrap(secret(), aad('r'));
+      await withRawSession(hsm, token, (api, session, slot) => {
+        api.C_SetPIN(session, token.pin, 'rotated-pin');
+        api.C_CloseAllSessions(slot);
+      });
+      await expect(pinned.wrap(secret(), aad('r'))).rejects.toMatchObject({ code: 'ERR_DEPENDENCY' });
+      const refused = await pinned.wrap(secret(), aad('r')).catch((e: unknown) => e);
+      expect((refused as Error).message).toMatch(/^The HSM refused the login: CKR_PIN_INCORRECT; the same PIN is not retried/);
+      // The file still holds the refused PIN: it is read, compared, and not sent to the HSM again.
+      const readsBefore = reads.length;
+      await expect(pinned.unwrap(before, aad('r'))).rejects.toMatchObject({ code: 'ERR_DEPENDENCY', message: (refused as Error).message });
+      expect(reads.length).toBe(readsBefore + 1);
+
+      current = 'rotated-pin';
+      const opened = await pinned.unwrap(before, aad('r'));
+      expect(opened.length).toBe(32);
+      opened.destroy();
+      expect(await pinned.health()).toBe('ok');
+    } finally {
+      await pinned.close();
+      await withRawSession(hsm, { ...token, pin: 'rotated-pin' }, (api, session) => api.C_SetPIN(session, 'rotated-pin', token.pin));
     }
   });
 });

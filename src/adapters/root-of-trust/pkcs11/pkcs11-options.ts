@@ -24,6 +24,11 @@ export interface Pkcs11RootOfTrustOptions extends Pkcs11TokenOptions {
   sessions?: number;
   /** Backoff between reconnection attempts after a failure: doubles from minDelayMs up to maxDelayMs (200 ms, 10 s). */
   reconnect?: { minDelayMs?: number; maxDelayMs?: number };
+  /**
+   * Reads the PIN again (e.g. from its file) after the HSM refused it: a PIN that differs from the refused one is
+   * tried, the refused one never again. Without it, a refused PIN stays refused until the root is reopened.
+   */
+  rereadPin?: () => Promise<SecretBytes | string>;
 }
 
 export interface ValidTokenOptions {
@@ -34,6 +39,7 @@ export interface ValidTokenOptions {
 }
 
 export interface ValidRootOfTrustOptions extends ValidTokenOptions {
+  rereadPin?: () => Promise<SecretBytes | string>;
   sessions: number;
   minDelayMs: number;
   maxDelayMs: number;
@@ -87,5 +93,5 @@ export function validateRootOfTrustOptions(options: Pkcs11RootOfTrustOptions): V
   const maxDelayMs = delay(options.reconnect?.maxDelayMs, Math.max(10_000, minDelayMs), 'reconnect.maxDelayMs');
   if (maxDelayMs < minDelayMs) throw new ValidationError('pkcs11 reconnect.maxDelayMs must not be below reconnect.minDelayMs.');
   // Validated last so that no PIN copy is made when another option is wrong.
-  return { ...validateTokenOptions(options), sessions, minDelayMs, maxDelayMs };
+  return { ...validateTokenOptions(options), ...(options.rereadPin ? { rereadPin: options.rereadPin } : {}), sessions, minDelayMs, maxDelayMs };
 }

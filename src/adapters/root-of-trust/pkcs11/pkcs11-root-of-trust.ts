@@ -13,7 +13,8 @@
  *   sessions, login, key lookup) — at once the first time, then with a doubling backoff, so a dead HSM is not
  *   hammered; while backing off, operations fail at once without touching the HSM. One exception: a login refused
  *   for its PIN (CKR_PIN_INCORRECT, CKR_PIN_LOCKED, …) is not retried, because retrying the same wrong PIN can lock
- *   the HSM user; the adapter stays unavailable until it is reopened;
+ *   the HSM user; the adapter stays unavailable until `rereadPin` yields a different PIN (the operator corrected the
+ *   PIN file), which is tried once like any other, or until it is reopened;
  * - a session serves one operation at a time; the pool has `sessions` of them (default 4);
  * - `signingKeys` (the SigningKeyStore port: ECDSA P-256 key pairs generated and used inside the same token, for the
  *   built-in CA and the audit checkpoints) runs on the same sessions with the same fail-closed and reconnection rules;
@@ -194,7 +195,7 @@ class Pkcs11Root implements Pkcs11RootOfTrust {
   }
 
   async health(): Promise<Pkcs11Health> {
-    if (this.#closing || this.#pinRefused) return 'unavailable';
+    if (this.#closing || (this.#pinRefused && !this.#options.rereadPin)) return 'unavailable';
     const pool = this.#livePool();
     if (pool) {
       const api = this.#module.api;
@@ -315,7 +316,7 @@ class Pkcs11Root implements Pkcs11RootOfTrust {
   }
 
   async #connect(): Promise<void> {
-    if (this.#pinRefused) throw new DependencyError(this.#pinRefused);
+    if (this.#pinRefused && !(await this.#tookNewPin())) throw new DependencyError(this.#pinRefused);
     const failure = this.#failure;
     if (failure && Date.now() < failure.retryAt) throw new DependencyError(failure.message);
     try {
@@ -326,12 +327,34 @@ class Pkcs11Root implements Pkcs11RootOfTrust {
     } catch (err) {
       const error = asDependencyError(err);
       if (isPinRefusal(causeOf(err))) {
-        this.#pinRefused = `${error.message.slice(0, -1)}; the PIN is not retried (that could lock the HSM user): reopen the root of trust with the right PIN.`;
+        this.#pinRefused = `${error.message.slice(0, -1)}; the same PIN is not retried (that could lock the HSM user): correct the PIN file, or restart with the right PIN.`;
         throw new DependencyError(this.#pinRefused, { cause: err });
       }
       this.#recordFailure(error.message, this.#module.generation);
       throw error;
     }
+  }
+
+  /** After a PIN refusal: reads the PIN again and, when it differs from the refused one, makes it the PIN to try. */
+  async #tookNewPin(): Promise<boolean> {
+    const read = this.#options.rereadPin;
+    if (!read) return false;
+    let fresh: SecretBytes;
+    try {
+      const pin = await read();
+      fresh = typeof pin === 'string' ? SecretBytes.copyOf(Buffer.from(pin, 'utf8')) : SecretBytes.copyOf(pin.reveal());
+    } catch {
+      return false;
+    }
+    if (fresh.length === 0 || fresh.reveal().equals(this.#options.pin.reveal())) {
+      fresh.destroy();
+      return false;
+    }
+    this.#options.pin.destroy();
+    this.#options.pin = fresh;
+    this.#pinRefused = null;
+    this.#failure = null;
+    return true;
   }
 
   /** Turns what an operation on `pool` threw into the DependencyError to throw, and discards the pool. */
