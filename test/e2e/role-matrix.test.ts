@@ -1,5 +1,6 @@
-// The role matrix: every built-in role × every operation of both APIs, with real credentials (SigV4 through
-// the AWS JSON protocol, bearer tokens over HTTPS), asserted exactly. The same matrix is in the README.
+// The role matrix: every built-in role × every operation of both APIs, with real credentials (SigV4 through the
+// official @aws-sdk/client-kms, one KMSClient per role; bearer tokens over HTTPS), asserted exactly. The same matrix
+// is in the README.
 // A call counts as allowed when it is not refused as access denied: every call is made with valid input so that
 // authorization is what decides (a call that passed authorization may still fail on key state, and that is fine).
 import { execFileSync } from 'node:child_process';
@@ -8,9 +9,11 @@ import { constants, createPublicKey, generateKeyPairSync, publicEncrypt, randomB
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as kms from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AWS_OPERATIONS, NOT_OFFERED } from '../../src/protocols/aws-kms/operations/index.js';
-import { rawAwsRequest } from '../helpers/aws-clients.js';
+import { kmsClient } from '../helpers/aws-clients.js';
 import { startDevServer, type DevServer } from '../helpers/dev-server.js';
 import { addPrincipal } from '../helpers/principals.js';
 import { restClient, type DevCredentialsFile } from '../helpers/rest-client.js';
@@ -158,6 +161,7 @@ const REST_MATRIX: Record<string, Role[]> = {
   DeletePrincipal: ADMIN,
 };
 
+/** Blobs are as the SDK takes and returns them (Uint8Array); the REST API takes base64 (`ciphertextBase64`). */
 interface Fixture {
   key: string;
   keyArn: string;
@@ -166,12 +170,13 @@ interface Fixture {
   signing: string;
   agreement: string;
   external: string;
-  importToken: string;
-  encryptedMaterial: string;
-  ciphertext: string;
-  mac: string;
-  signature: string;
-  peerPublicKey: string;
+  importToken: Uint8Array;
+  encryptedMaterial: Uint8Array;
+  ciphertext: Uint8Array;
+  ciphertextBase64: string;
+  mac: Uint8Array;
+  signature: Uint8Array;
+  peerPublicKey: Uint8Array;
   appArn: string;
   certificatePem: string;
   defaultPolicy: string;
@@ -182,17 +187,47 @@ let server: DevServer;
 let admin: DevCredentialsFile;
 let fx: Fixture;
 const creds = {} as Record<Role, DevCredentialsFile>;
+/** One SDK client per role (and one for the server's administrator), each signing with its own access key. */
+const clients = {} as Record<Role, KMSClient>;
+let adminKms: KMSClient;
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 
-async function aws(c: DevCredentialsFile, operation: string, body: object) {
-  return rawAwsRequest(c, { target: `TrentService.${operation}`, body: JSON.stringify(body) });
+type CommandClass = new (input: object) => Parameters<KMSClient['send']>[0];
+
+/** The SDK's `<operation>Command` class; throws when the SDK has none (a typo in the matrix fails loudly). */
+function commandClass(operation: string): CommandClass {
+  const Command = (kms as Record<string, unknown>)[`${operation}Command`];
+  if (typeof Command !== 'function') throw new Error(`@aws-sdk/client-kms has no ${operation}Command`);
+  return Command as CommandClass;
 }
 
-async function awsOk(operation: string, body: object): Promise<Record<string, any>> {
-  const r = await aws(admin, operation, body);
-  expect(r.status, `${operation}: ${JSON.stringify(r.body)}`).toBe(200);
-  return r.body;
+/** The SigV4 failures the server answers for a request it could not authenticate (none may happen here). */
+const AUTHENTICATION_FAILURES = ['MissingAuthenticationTokenException', 'IncompleteSignatureException', 'UnrecognizedClientException', 'InvalidSignatureException'];
+
+type AwsOutcome = { ok: true; output: Record<string, any> } | { ok: false; name: string; message: string; status: number };
+
+/**
+ * Sends `operation` through the SDK. A rejection counts only when it is the server's answer (it has an HTTP status):
+ * anything the SDK raises before or without a response (serialization, TLS, signing) is rethrown so that it can never
+ * pass for "allowed".
+ */
+async function aws(client: KMSClient, operation: string, input: object): Promise<AwsOutcome> {
+  try {
+    return { ok: true, output: (await client.send(new (commandClass(operation))(input))) as Record<string, any> };
+  } catch (err) {
+    const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    const status = e.$metadata?.httpStatusCode;
+    if (status === undefined || typeof e.name !== 'string') throw err;
+    return { ok: false, name: e.name, message: e.message ?? '', status };
+  }
+}
+
+async function awsOk(operation: string, input: object): Promise<Record<string, any>> {
+  const r = await aws(adminKms, operation, input);
+  if (!r.ok) expect.fail(`${operation}: ${r.status} ${r.name}: ${r.message}`);
+  return r.output;
 }
 
 /** A self-signed client certificate (mapping is by exact fingerprint). */
@@ -209,8 +244,12 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dd-matrix-'));
   server = await startDevServer(dir);
   admin = server.credentials;
+  adminKms = kmsClient(admin);
   const rest = restClient(admin);
-  for (const role of ROLES) creds[role] = await addPrincipal(admin, `matrix-${role}`, { roles: [role] });
+  for (const role of ROLES) {
+    creds[role] = await addPrincipal(admin, `matrix-${role}`, { roles: [role] });
+    clients[role] = kmsClient(creds[role]);
+  }
 
   const key = (await awsOk('CreateKey', { Tags: [{ TagKey: 'environment', TagValue: 'test' }] })).KeyMetadata;
   const untagged = (await awsOk('CreateKey', {})).KeyMetadata.KeyId;
@@ -220,7 +259,7 @@ beforeAll(async () => {
   const external = (await awsOk('CreateKey', { Origin: 'EXTERNAL' })).KeyMetadata.KeyId;
   const params = await awsOk('GetParametersForImport', { KeyId: external, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' });
   const wrapped = publicEncrypt(
-    { key: createPublicKey({ key: Buffer.from(params.PublicKey, 'base64'), format: 'der', type: 'spki' }), oaepHash: 'sha256', padding: constants.RSA_PKCS1_OAEP_PADDING },
+    { key: createPublicKey({ key: Buffer.from(params.PublicKey), format: 'der', type: 'spki' }), oaepHash: 'sha256', padding: constants.RSA_PKCS1_OAEP_PADDING },
     randomBytes(32),
   );
   await awsOk('CreateAlias', { AliasName: 'alias/matrix', TargetKeyId: key.KeyId });
@@ -231,6 +270,7 @@ beforeAll(async () => {
     Operations: ['Encrypt', 'Decrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo', 'DescribeKey'],
   });
   const peer = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ciphertext: Uint8Array = (await awsOk('Encrypt', { KeyId: key.KeyId, Plaintext: utf8('matrix') })).CiphertextBlob;
   fx = {
     key: key.KeyId,
     keyArn: key.Arn,
@@ -240,11 +280,12 @@ beforeAll(async () => {
     agreement,
     external,
     importToken: params.ImportToken,
-    encryptedMaterial: wrapped.toString('base64'),
-    ciphertext: (await awsOk('Encrypt', { KeyId: key.KeyId, Plaintext: b64('matrix') })).CiphertextBlob,
-    mac: (await awsOk('GenerateMac', { KeyId: hmac, Message: b64('m'), MacAlgorithm: 'HMAC_SHA_256' })).Mac,
-    signature: (await awsOk('Sign', { KeyId: signing, Message: b64('m'), SigningAlgorithm: 'ECDSA_SHA_256' })).Signature,
-    peerPublicKey: peer.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+    encryptedMaterial: new Uint8Array(wrapped),
+    ciphertext,
+    ciphertextBase64: Buffer.from(ciphertext).toString('base64'),
+    mac: (await awsOk('GenerateMac', { KeyId: hmac, Message: utf8('m'), MacAlgorithm: 'HMAC_SHA_256' })).Mac,
+    signature: (await awsOk('Sign', { KeyId: signing, Message: utf8('m'), SigningAlgorithm: 'ECDSA_SHA_256' })).Signature,
+    peerPublicKey: new Uint8Array(peer.publicKey.export({ format: 'der', type: 'spki' })),
     appArn,
     certificatePem: '',
     defaultPolicy: (await awsOk('GetKeyPolicy', { KeyId: key.KeyId, PolicyName: 'default' })).Policy,
@@ -255,6 +296,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  adminKms?.destroy();
+  for (const client of Object.values(clients)) client.destroy();
   await server?.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -273,7 +316,7 @@ async function awsCalls(role: Role): Promise<Array<[string, object]>> {
     ['ListKeys', {}],
     ['UpdateKeyDescription', { KeyId: k, Description: `by ${role}` }],
     ['EnableKey', { KeyId: k }],
-    ['Encrypt', { KeyId: k, Plaintext: b64('x') }],
+    ['Encrypt', { KeyId: k, Plaintext: utf8('x') }],
     ['Decrypt', { CiphertextBlob: fx.ciphertext }],
     ['ReEncrypt', { CiphertextBlob: fx.ciphertext, DestinationKeyId: k }],
     ['GenerateDataKey', { KeyId: k, KeySpec: 'AES_256' }],
@@ -281,10 +324,10 @@ async function awsCalls(role: Role): Promise<Array<[string, object]>> {
     ['GenerateDataKeyPair', { KeyId: k, KeyPairSpec: 'ECC_NIST_P256' }],
     ['GenerateDataKeyPairWithoutPlaintext', { KeyId: k, KeyPairSpec: 'ECC_NIST_P256' }],
     ['GenerateRandom', { NumberOfBytes: 8 }],
-    ['GenerateMac', { KeyId: fx.hmac, Message: b64('m'), MacAlgorithm: 'HMAC_SHA_256' }],
-    ['VerifyMac', { KeyId: fx.hmac, Message: b64('m'), MacAlgorithm: 'HMAC_SHA_256', Mac: fx.mac }],
-    ['Sign', { KeyId: fx.signing, Message: b64('m'), SigningAlgorithm: 'ECDSA_SHA_256' }],
-    ['Verify', { KeyId: fx.signing, Message: b64('m'), SigningAlgorithm: 'ECDSA_SHA_256', Signature: fx.signature }],
+    ['GenerateMac', { KeyId: fx.hmac, Message: utf8('m'), MacAlgorithm: 'HMAC_SHA_256' }],
+    ['VerifyMac', { KeyId: fx.hmac, Message: utf8('m'), MacAlgorithm: 'HMAC_SHA_256', Mac: fx.mac }],
+    ['Sign', { KeyId: fx.signing, Message: utf8('m'), SigningAlgorithm: 'ECDSA_SHA_256' }],
+    ['Verify', { KeyId: fx.signing, Message: utf8('m'), SigningAlgorithm: 'ECDSA_SHA_256', Signature: fx.signature }],
     ['DeriveSharedSecret', { KeyId: fx.agreement, KeyAgreementAlgorithm: 'ECDH', PublicKey: fx.peerPublicKey }],
     ['GetPublicKey', { KeyId: fx.signing }],
     ['CreateAlias', { AliasName: alias, TargetKeyId: k }],
@@ -364,8 +407,8 @@ async function restCalls(role: Role): Promise<RestCall[]> {
     ['TagResource', 'POST', `/v1/keys/${k}/tags`, { tags: { matrix: role } }],
     ['UntagResource', 'POST', `/v1/keys/${k}/untag`, { tagKeys: ['matrix'] }],
     ['Encrypt', 'POST', '/v1/encrypt', { keyId: k, plaintext: b64('x') }],
-    ['Decrypt', 'POST', '/v1/decrypt', { ciphertext: fx.ciphertext }],
-    ['ReEncrypt', 'POST', '/v1/re-encrypt', { ciphertext: fx.ciphertext, destinationKeyId: k }],
+    ['Decrypt', 'POST', '/v1/decrypt', { ciphertext: fx.ciphertextBase64 }],
+    ['ReEncrypt', 'POST', '/v1/re-encrypt', { ciphertext: fx.ciphertextBase64, destinationKeyId: k }],
     ['GenerateDataKey', 'POST', '/v1/data-keys', { keyId: k }],
     ['GenerateRandom', 'POST', '/v1/random', { numberOfBytes: 8 }],
     ['CreateAlias', 'POST', '/v1/aliases', { aliasName: `alias/rest-${role}`, keyId: k }],
@@ -433,15 +476,21 @@ describe('role matrix', () => {
     const sources = await Promise.all((await readdir(routes)).map((f) => readFile(join(routes, f), 'utf8')));
     const restOperations = new Set(sources.flatMap((source) => [...source.matchAll(/(?:operation|action|open)\([^)]*?'([A-Z]\w+)'/g)].map((m) => m[1]!)));
     expect(Object.keys(REST_MATRIX).sort()).toEqual([...restOperations].sort());
+    // Every AWS operation of the matrix is sent as the SDK's own command.
+    expect(Object.keys(AWS_MATRIX).filter((operation) => typeof (kms as Record<string, unknown>)[`${operation}Command`] !== 'function')).toEqual([]);
   });
 
   for (const role of ROLES) {
     it(`AWS KMS API as ${role}`, async () => {
       const allowed: string[] = [];
-      for (const [operation, body] of await awsCalls(role)) {
-        const r = await aws(creds[role], operation, body);
-        if (r.body.__type !== 'AccessDeniedException') allowed.push(operation);
-        else expect(r.body.message, operation).toMatch(/is not authorized to perform/);
+      const calls = await awsCalls(role);
+      expect(calls.map(([operation]) => operation).sort()).toEqual(Object.keys(AWS_MATRIX).sort());
+      for (const [operation, input] of calls) {
+        const r = await aws(clients[role], operation, input);
+        if (r.ok || r.name !== 'AccessDeniedException') {
+          if (!r.ok) expect(AUTHENTICATION_FAILURES, `${operation}: ${r.name}: ${r.message}`).not.toContain(r.name);
+          allowed.push(operation);
+        } else expect(r.message, operation).toMatch(/is not authorized to perform/);
       }
       expect(against(AWS_MATRIX, role, allowed)).toEqual({ unexpectedlyAllowed: [], unexpectedlyDenied: [] });
     }, 60_000);
@@ -460,15 +509,16 @@ describe('role matrix', () => {
   }
 
   it('lets a developer use only keys tagged environment=test', async () => {
-    const denied = await aws(creds.developer, 'Encrypt', { KeyId: fx.untagged, Plaintext: b64('x') });
-    expect(denied.body.__type).toBe('AccessDeniedException');
-    const allowed = await aws(creds.developer, 'Encrypt', { KeyId: fx.key, Plaintext: b64('x') });
-    expect(allowed.status).toBe(200);
+    const denied = await aws(clients.developer, 'Encrypt', { KeyId: fx.untagged, Plaintext: utf8('x') });
+    expect(denied.ok ? 'OK' : denied.name).toBe('AccessDeniedException');
+    const allowed = await aws(clients.developer, 'Encrypt', { KeyId: fx.key, Plaintext: utf8('x') });
+    expect(allowed.ok ? 'OK' : allowed.name).toBe('OK');
   });
 
   it('lets an application use only the keys it was given', async () => {
-    const other = await aws(creds.application, 'Encrypt', { KeyId: fx.untagged, Plaintext: b64('x') });
-    expect(other.body.__type).toBe('AccessDeniedException');
-    expect((await aws(creds.application, 'GenerateDataKey', { KeyId: fx.key, KeySpec: 'AES_256' })).status).toBe(200);
+    const other = await aws(clients.application, 'Encrypt', { KeyId: fx.untagged, Plaintext: utf8('x') });
+    expect(other.ok ? 'OK' : other.name).toBe('AccessDeniedException');
+    const own = await aws(clients.application, 'GenerateDataKey', { KeyId: fx.key, KeySpec: 'AES_256' });
+    expect(own.ok ? 'OK' : own.name).toBe('OK');
   });
 });
