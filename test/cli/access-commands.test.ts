@@ -274,6 +274,7 @@ describe('status', () => {
         'Audit:         ok',
         'Sealed:        no',
         'Key cache:     12/10000 entries, hit rate 98.5% (1234 hits, 19 misses)',
+        'Certificate:   built-in, valid until 2026-01-02T03:04:05.000Z, renewed at 2025-12-03T03:04:05.000Z',
         'Dual control:  on (2 operations: ScheduleKeyDeletion, datadefender:AddPrincipalRole)',
         'Approval TTL:  3600 s',
         '',

@@ -112,6 +112,7 @@ export function formatStatus(s: StatusResponse): string {
     ['Audit', String(s.audit)],
     ['Sealed', s.root === undefined ? '-' : s.root.sealed ? 'yes' : 'no'],
     ['Key cache', keyCacheText(s.keyCache)],
+    ['Certificate', s.certificate ? `${s.certificate.source}, valid until ${s.certificate.notAfter}${s.certificate.renewAt ? `, renewed at ${s.certificate.renewAt}` : ''}` : '-'],
     ['Dual control', dualControlText(s.dualControl)],
     ...(s.dualControl?.enabled && typeof s.dualControl.approvalTtlSeconds === 'number'
       ? ([['Approval TTL', `${s.dualControl.approvalTtlSeconds} s`]] as const)
