@@ -250,7 +250,7 @@ describe('status', () => {
     version: '0.9.0',
     storage: 'sqlite',
     rootOfTrust: 'local-sealed',
-    root: { kind: 'local-sealed', sealed: false, threshold: 2, shares: 3, progress: 0, nonce: null },
+    root: { kind: 'local-sealed', sealed: false, threshold: 2, shares: 3, progress: 0, nonce: null, available: true },
     audit: 'ok',
     certificate: { source: 'built-in', notAfter: '2026-01-02T03:04:05.000Z', renewAt: '2025-12-03T03:04:05.000Z' },
     jobLeader: true,
@@ -287,6 +287,12 @@ describe('status', () => {
     const sealed = { ...base, status: 'sealed', root: { ...base.root, sealed: true, progress: 1, nonce: 'n1' } } satisfies StatusReport;
     fx.server.handle(() => ({ status: 200, body: sealed }));
     expect((await runCli([...fx.conn, 'status'])).stdout).toContain('\nSealed:        yes\n');
+  });
+
+  it('says when the HSM or upstream KMS does not answer', async () => {
+    const down = { ...base, status: 'degraded', rootOfTrust: 'pkcs11', root: { ...base.root, kind: 'pkcs11', available: false } } satisfies StatusReport;
+    fx.server.handle(() => ({ status: 200, body: down }));
+    expect((await runCli([...fx.conn, 'status'])).stdout).toContain('\nRoot of trust: pkcs11 (unavailable)\n');
   });
 
   it('shows no hit rate before the first lookup', async () => {

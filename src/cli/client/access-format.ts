@@ -108,7 +108,7 @@ export function formatStatus(s: StatusResponse): string {
     ['Status', String(s.status)],
     ['Version', String(s.version)],
     ['Storage', String(s.storage)],
-    ['Root of trust', String(s.rootOfTrust)],
+    ['Root of trust', `${s.rootOfTrust}${s.root?.available === false ? ' (unavailable)' : ''}`],
     ['Audit', String(s.audit)],
     ['Sealed', s.root === undefined ? '-' : s.root.sealed ? 'yes' : 'no'],
     ['Key cache', keyCacheText(s.keyCache)],

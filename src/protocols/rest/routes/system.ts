@@ -27,9 +27,12 @@ export interface KeyCacheReport extends KeyCacheStats {
   hitRate: number | null;
 }
 
-/** The body of `GET /v1/status` (the CLI's `datadefender status` reads this type): health, with `root` the seal state. */
+/**
+ * The body of `GET /v1/status` (the CLI's `datadefender status` reads this type): health, with `root` the seal state
+ * and whether the HSM or upstream KMS answers (`available`, health's `root`).
+ */
 export interface StatusReport extends Omit<HealthReport, 'root'> {
-  root: RootStatus;
+  root: RootStatus & { available: boolean };
   keyCache: KeyCacheReport;
   /** The operations and approval lifetime only when dual control is on. */
   dualControl: Pick<DualControlSettings, 'enabled'> & Partial<Omit<DualControlSettings, 'enabled'>>;
@@ -61,9 +64,10 @@ export function systemRoutes(app: FastifyInstance, service: KeyService, root: Ro
     service.run(ctx, 'GetStatus', { readOnly: true, whileSealed: true, action: 'datadefender:GetStatus' }, async (op): Promise<StatusReport> => {
       await op.authorize(null);
       const { enabled, operations, approvalTtlSeconds } = service.dualControl;
+      const report = await health();
       return {
-        ...(await health()),
-        root: root.status(),
+        ...report,
+        root: { ...root.status(), available: report.root === 'ok' },
         keyCache: keyCacheReport(service.materialCache.stats()),
         dualControl: enabled ? { enabled, operations, approvalTtlSeconds } : { enabled },
       };
