@@ -2,7 +2,7 @@
  * Key lifecycle use cases: create, describe, list, update description, enable, disable, tags,
  * schedule and cancel deletion. State rules: key-state-rules.ts.
  */
-import { randomUuid } from '../crypto/index.js';
+import { randomUuid, sha256Hex } from '../crypto/index.js';
 import { UnsupportedError, ValidationError } from '../errors/index.js';
 import type { KeyPatch, KeyRecord, Page } from '../ports/storage.js';
 import { applyTransition } from './key-transition.js';
@@ -63,6 +63,7 @@ export function createKeyLifecycle(kc: KeyContext) {
       return run(ctx, 'CreateKey', { readOnly: false }, async (op) => {
         // A key policy of its own that lets someone decrypt directly is a grant of decryption (dual control).
         const sensitive = input.policy !== undefined && keyPolicyDecryptsDirectly(input.policy, partitionOf(scope.region));
+        if (input.policy !== undefined) op.details.policySha256 = sha256Hex(input.policy);
         await op.authorize(null, undefined, input.tags ? { requestTags: input.tags } : undefined, { sensitive });
         const keySpec = input.keySpec ?? 'SYMMETRIC_DEFAULT';
         if (!isKeySpec(keySpec)) throw new ValidationError(`KeySpec ${keySpec} is not supported.`);

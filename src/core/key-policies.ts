@@ -6,6 +6,7 @@
  * safety check refuses a policy under which the caller could no longer call PutKeyPolicy, unless the caller
  * bypasses it explicitly; policies are at most 32 KB.
  */
+import { sha256Hex } from '../crypto/index.js';
 import { MalformedPolicyError, NotFoundError } from '../errors/index.js';
 import type { PolicyEngine } from '../policy/authorize.js';
 import { keyArn } from './arn.js';
@@ -43,6 +44,8 @@ export function createKeyPolicies(kc: KeyContext) {
     put(ctx: RequestContext, input: { keyId: string; policy: string; policyName?: string; bypassLockoutSafetyCheck?: boolean }): Promise<void> {
       return run(ctx, 'PutKeyPolicy', { readOnly: false }, async (op) => {
         const key = await resolver.resolve(input.keyId, { allowAlias: false });
+        // The digest names the exact document in the audit trail, and in the request an approval is given for.
+        op.details.policySha256 = sha256Hex(input.policy);
         await op.authorize(key);
         checkName(input.policyName);
         const policy = checkPolicy(engine, input.policy, ctx, keyArn(scope, key.id), input.bypassLockoutSafetyCheck === true);

@@ -4,6 +4,7 @@
  * Invariants: a document is validated (MalformedPolicyError with the reason) before it is stored; a policy that is
  * attached cannot be deleted; updating a policy so that it allows decryption is sensitive under dual control.
  */
+import { sha256Hex } from '../crypto/index.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors/index.js';
 import type { ManagedPolicyRecord, Page } from '../ports/storage.js';
 import { checkDescription, checkInteger } from '../core/limits.js';
@@ -80,7 +81,8 @@ export function createManagedPolicies(ic: IdentityContext) {
         const existing = await find(input.name);
         op.details.policy = arnOf(existing.name);
         const { document, decrypts } = validDocument(input.document);
-        op.details.policyBytes = Buffer.byteLength(document);
+        // The digest names the exact document in the audit trail, and in the request an approval is given for.
+        Object.assign(op.details, { policyBytes: Buffer.byteLength(document), policySha256: sha256Hex(document) });
         await op.authorize({ arn: arnOf(existing.name) }, undefined, undefined, { sensitive: decrypts });
         await op.beforeChange();
         const updated = await storage.updatePolicy(existing.name, { document, description: checkDescription(input.description ?? existing.description) }, clock.now());

@@ -141,3 +141,30 @@ describe('denials do not tell whether a key or alias exists', () => {
     expect((await answer(key.id)).replace(key.id, missingKey)).toBe(await answer(missingKey));
   });
 });
+
+describe('an approval serves only the document it was given for', () => {
+  const document = (action: string) => JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: action, Resource: '*' }] });
+
+  it('UpdatePolicy: approved for one decrypting document, it does not run another', async () => {
+    await identity.policies.create(admin, { name: 'p', document: document('kms:DescribeKey') });
+    const held = await failureOf(identity.policies.update(admin, { name: 'p', document: document('kms:Decrypt') }));
+    await f.service.approvals.approve(second, held!.approvalId!);
+    const other = await failureOf(identity.policies.update(admin, { name: 'p', document: document('kms:Decr*pt') }));
+    expect(other?.code).toBe('ERR_APPROVAL_REQUIRED');
+    expect(other?.approvalId).not.toBe(held!.approvalId);
+    expect((await f.storage.getPolicy('p'))!.document).toBe(document('kms:DescribeKey'));
+    await identity.policies.update(admin, { name: 'p', document: document('kms:Decrypt') });
+    expect((await f.storage.getPolicy('p'))!.document).toBe(document('kms:Decrypt'));
+  });
+
+  it('PutKeyPolicy: approved for one policy, it does not put another', async () => {
+    const key = await f.service.keys.create(engineer, {});
+    const policy = (principal: unknown) =>
+      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: principal, Action: 'kms:*', Resource: '*' }] });
+    const held = await failureOf(f.service.keyPolicies.put(admin, { keyId: key.id, policy: policy({ AWS: `arn:aws:iam::${SCOPE.accountId}:root` }) }));
+    await f.service.approvals.approve(second, held!.approvalId!);
+    const other = await failureOf(f.service.keyPolicies.put(admin, { keyId: key.id, policy: policy({ AWS: '*' }), bypassLockoutSafetyCheck: true }));
+    expect(other?.code).toBe('ERR_APPROVAL_REQUIRED');
+    expect((await f.storage.getKey(key.id))!.policy).toBeNull();
+  });
+});
