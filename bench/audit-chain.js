@@ -1,9 +1,10 @@
 // The tamper-evident audit trail's cost and the verifier's speed, in the same run.
-// 1. POST /v1/encrypt (1 KiB, keep-alive) req/s against the real server (`datadefender server --dev`: hash chain,
-//    durable group-committed appends to SQLite with synchronous=FULL, keyed hashes, signed checkpoints) and against
-//    the same composition whose audit events go to an in-memory sink instead of storage (keyed hashes, chain and
-//    checkpoints unchanged; bench/audit-chain-server.js, bench only), interleaved rounds.
-//    Target: trail / in-memory >= 0.85x.
+// 1. POST /v1/encrypt (1 KiB, keep-alive) req/s against the real server twice, both started through src/main.ts
+//    startServer by bench/audit-sink-server.js with the same settings (dev mode, one worker, SQLite): once as it
+//    ships (the trail: hash chain, durable group-committed appends to SQLite with synchronous=FULL, keyed hashes,
+//    signed checkpoints) and once with its audit events sent to an in-memory sink through startServer's
+//    benchmark-only hook (keyed hashes, chain and checkpoints unchanged). Interleaved rounds (http-load.js
+//    interleavedRounds). Target: trail / in-memory >= 0.85x.
 // 2. The verifier over an export of BENCH_VERIFY_EVENTS (default 1,000,000) events with a signed checkpoint every
 //    1,000: JSON-lines parsing, SHA-256 of every record, links, sequences and Ed25519 signatures, single thread.
 import { generateKeyPairSync, sign } from 'node:crypto';
@@ -14,46 +15,40 @@ import { createAuditChain } from '../dist/audit/audit-chain.js';
 import { checkpointPayload } from '../dist/audit/checkpoints.js';
 import { EXPORT_FORMAT, checkpointLine, eventLine, parseExportBuffer } from '../dist/audit/export-format.js';
 import { verifyTrail } from '../dist/audit/verifier.js';
-import { CONNECTIONS, DURATION, ROOT, ROUNDS, load, post, startProcess } from './http-load.js';
-import { fmt, median, printTable } from './stats.js';
+import { CONNECTIONS, DURATION, RATIO_ROUNDS, ROOT, interleavedRounds, post, startProcess, stopProcess } from './http-load.js';
+import { fmt, printRatio, printTable, roundsColumn } from './stats.js';
 
 const VERIFY_EVENTS = Number(process.env.BENCH_VERIFY_EVENTS ?? 1_000_000);
 const CHECKPOINT_EVERY = 1000;
 
-async function encryptBodies(dir) {
+async function encryptTarget(dir) {
   const creds = JSON.parse(await readFile(join(dir, 'dev-credentials.json'), 'utf8'));
   creds.ca = await readFile(creds.caCertFile);
   const { key } = await post(creds, '/v1/keys', { description: 'bench' });
   const body = JSON.stringify({ keyId: key.keyId, plaintext: Buffer.alloc(1024, 7).toString('base64'), encryptionContext: { tenant: 'bench' } });
-  return { body, headers: { authorization: `Bearer ${creds.token}`, 'content-type': 'application/json' }, endpoint: creds.endpoint };
+  return { url: `${creds.endpoint}/v1/encrypt`, body, headers: { authorization: `Bearer ${creds.token}`, 'content-type': 'application/json' } };
 }
 
 async function benchEncrypt() {
-  const dirs = await Promise.all([0, 1].map(() => mkdtemp(join(tmpdir(), 'dd-bench-audit-'))));
+  const sinks = ['storage', 'memory'];
+  const dirs = await Promise.all(sinks.map(() => mkdtemp(join(tmpdir(), 'dd-bench-audit-'))));
   const ports = [21443, 22443].map((p) => p + Math.floor(Math.random() * 1000));
-  const trail = await startProcess([join(ROOT, 'bin/datadefender.js'), 'server', '--dev', '--workers', '1', '--data-dir', dirs[0], '--listen', `127.0.0.1:${ports[0]}`], 'ready');
-  const memory = await startProcess([join(ROOT, 'bench/audit-chain-server.js'), dirs[1], String(ports[1]), 'memory'], 'ready');
+  const children = [];
   try {
-    const targets = { trail: await encryptBodies(dirs[0]), memory: await encryptBodies(dirs[1]) };
-    const results = { trail: [], memory: [] };
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const name of round % 2 ? ['memory', 'trail'] : ['trail', 'memory']) {
-        const t = targets[name];
-        results[name].push(await load(`${t.endpoint}/v1/encrypt`, t.body, t.headers));
-      }
+    for (const [i, sink] of sinks.entries()) {
+      children.push(await startProcess([join(ROOT, 'bench/audit-sink-server.js'), dirs[i], String(ports[i]), sink], 'ready'));
     }
-    const s = Object.fromEntries(Object.entries(results).map(([n, rs]) => [n, { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)) }]));
-    printTable(`Encrypt with the audit trail on vs an in-memory audit sink: HTTPS, 1 KiB, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved ${DURATION}s rounds`, [
-      ['server', 'req/s', 'p50 ms', 'p99 ms'],
-      ['in-memory audit sink (bench-only composition)', fmt(s.memory.rps), fmt(s.memory.p50, 1), fmt(s.memory.p99, 1)],
-      ['audit trail on (datadefender server --dev, SQLite)', fmt(s.trail.rps), fmt(s.trail.p50, 1), fmt(s.trail.p99, 1)],
+    const [trail, memory] = await Promise.all(dirs.map(encryptTarget));
+    const s = await interleavedRounds({ memory: async () => memory, trail: async () => trail });
+    printTable(`Encrypt with the audit trail on vs an in-memory audit sink, same server (main.ts startServer, dev, 1 worker): HTTPS, 1 KiB, ${CONNECTIONS} connections, median of ${RATIO_ROUNDS} interleaved ${DURATION}s rounds`, [
+      ['audit sink', 'req/s', 'p50 ms', 'p99 ms', 'rounds req/s'],
+      ['in-memory (benchmark-only hook, baseline)', fmt(s.memory.rps), fmt(s.memory.p50, 1), fmt(s.memory.p99, 1), roundsColumn(s.memory)],
+      ['audit trail on (SQLite, as shipped)', fmt(s.trail.rps), fmt(s.trail.p50, 1), fmt(s.trail.p99, 1), roundsColumn(s.trail)],
     ]);
-    const ratio = s.trail.rps / s.memory.rps;
-    console.log(`  ratio trail / in-memory: ${ratio.toFixed(2)}x  (target >= 0.85x)`);
+    const ratio = printRatio('trail / in-memory', s.trail, s.memory, 0.85);
     return { ...s, ratio };
   } finally {
-    for (const child of [trail, memory]) child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    await Promise.all(children.map((child) => stopProcess(child)));
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   }
 }

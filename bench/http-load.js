@@ -5,11 +5,16 @@ import { request } from 'node:https';
 import { createHash, createHmac } from 'node:crypto';
 import autocannon from 'autocannon';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { summarize } from './stats.js';
 
 export const ROOT = new URL('../', import.meta.url).pathname;
 export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 export const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 export const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+/** Rounds of a same-run ratio (interleavedRounds): five by default, so one noisy round cannot move the median. */
+export const RATIO_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** Untimed warm-up of each variant before the first round of interleavedRounds (JIT, caches, TLS sessions). */
+export const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 
 export function startProcess(args, readyText, env = {}) {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DATADEFENDER_LOG_LEVEL: 'warn', ...env } });
@@ -20,6 +25,19 @@ export function startProcess(args, readyText, env = {}) {
       if (out.includes(readyText)) resolve(child);
     });
     child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}`)));
+  });
+}
+
+/** SIGTERMs a process of startProcess and resolves once it has exited (after `timeoutMs`, SIGKILL). */
+export function stopProcess(child, timeoutMs = 10_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
   });
 }
 
@@ -127,9 +145,9 @@ export async function signedAwsHeaders(creds, target, body) {
   return signed.headers;
 }
 
-export function load(url, body, headers) {
+export function load(url, body, headers, duration = DURATION) {
   return new Promise((resolve, reject) => {
-    autocannon({ url, method: 'POST', body, headers, connections: CONNECTIONS, duration: DURATION }, (err, r) => {
+    autocannon({ url, method: 'POST', body, headers, connections: CONNECTIONS, duration }, (err, r) => {
       if (err) return reject(err);
       if (r.non2xx > 0 || r.errors > 0) return reject(new Error(`${url}: ${r.non2xx} non-2xx, ${r.errors} errors`));
       resolve({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 });
@@ -150,4 +168,28 @@ export async function awsCall(creds, target, payload) {
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/**
+ * A same-run A/B for a ratio target. `variants` maps each name to an async function giving the request to load,
+ * `{ url, body, headers }` (called before every round, so a signed request is signed afresh). Each variant first gets
+ * an untimed WARMUP_SECONDS warm-up; then `rounds` rounds in which each variant is loaded once for DURATION seconds
+ * with the same generator (load), the order alternating from one round to the next (A B, B A, A B, ...) so that a
+ * drift of a noisy machine falls on every variant alike. Resolves with each variant's summary (stats.js summarize),
+ * in the order of `variants`.
+ */
+export async function interleavedRounds(variants, rounds = RATIO_ROUNDS) {
+  const names = Object.keys(variants);
+  for (const name of names) {
+    const r = await variants[name]();
+    await load(r.url, r.body, r.headers, WARMUP_SECONDS);
+  }
+  const results = Object.fromEntries(names.map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const name of round % 2 ? [...names].reverse() : names) {
+      const r = await variants[name]();
+      results[name].push(await load(r.url, r.body, r.headers));
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, summarize(results[name])]));
 }

@@ -1,15 +1,16 @@
 // Encrypt of 1 KiB over HTTPS (native API, keep-alive) on a server whose root of trust is a SoftHSM2 token (pkcs11,
 // set up with `operator init --root-of-trust pkcs11 --create-key`) against a dev server on the local root, in the
-// same run, interleaved rounds. Both serve from the cache of unwrapped key versions (the HSM is off the hot path
-// once a version is unwrapped), so the ratio shows what the pkcs11 root costs on the cached path (target >= 0.90x).
+// same run, interleaved rounds (http-load.js interleavedRounds; the ratio is of the medians). Both serve from the
+// cache of unwrapped key versions (the HSM is off the hot path once a version is unwrapped), so the ratio shows what
+// the pkcs11 root costs on the cached path (target >= 0.90x).
 // Needs SoftHSM2 (apt-get install softhsm2) and a build (npm run build).
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CONNECTIONS, DURATION, ROOT, ROUNDS, load, post, startProcess } from './http-load.js';
-import { fmt, median, printTable } from './stats.js';
+import { CONNECTIONS, DURATION, RATIO_ROUNDS, ROOT, interleavedRounds, post, startProcess, stopProcess } from './http-load.js';
+import { fmt, printRatio, printTable, roundsColumn } from './stats.js';
 
 const run = promisify(execFile);
 const BIN = join(ROOT, 'bin/datadefender.js');
@@ -52,26 +53,18 @@ export async function benchRootEncrypt() {
       const c = JSON.parse(await readFile(file, 'utf8'));
       return { ...c, ca: await readFile(c.caCertFile) };
     };
-    const targets = {
-      local: await encryptTarget(await credentials(join(dir, 'local', 'dev-credentials.json')), 'bench-engineer'),
-      pkcs11: await encryptTarget(await credentials(join(hsmData, 'admin-credentials.json')), 'bench-engineer'),
-    };
-    const results = { local: [], pkcs11: [] };
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const [name, t] of Object.entries(targets)) results[name].push(await load(t.url, t.body, t.headers));
-    }
-    const summary = Object.fromEntries(Object.entries(results).map(([name, rs]) => [name, { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)) }]));
-    printTable(`Encrypt (native API, 1 KiB) by root of trust, ${CONNECTIONS} connections, median of ${ROUNDS} interleaved ${DURATION}s rounds`, [
-      ['root of trust', 'req/s', 'p50 ms', 'p99 ms', 'rounds'],
-      ['local (dev, baseline)', fmt(summary.local.rps), fmt(summary.local.p50, 1), fmt(summary.local.p99, 1), results.local.map((r) => fmt(r.rps)).join(' / ')],
-      ['pkcs11 (SoftHSM2)', fmt(summary.pkcs11.rps), fmt(summary.pkcs11.p50, 1), fmt(summary.pkcs11.p99, 1), results.pkcs11.map((r) => fmt(r.rps)).join(' / ')],
+    const local = await encryptTarget(await credentials(join(dir, 'local', 'dev-credentials.json')), 'bench-engineer');
+    const pkcs11 = await encryptTarget(await credentials(join(hsmData, 'admin-credentials.json')), 'bench-engineer');
+    const summary = await interleavedRounds({ local: async () => local, pkcs11: async () => pkcs11 });
+    printTable(`Encrypt (native API, 1 KiB) by root of trust, ${CONNECTIONS} connections, median of ${RATIO_ROUNDS} interleaved ${DURATION}s rounds`, [
+      ['root of trust', 'req/s', 'p50 ms', 'p99 ms', 'rounds req/s'],
+      ['local (dev, baseline)', fmt(summary.local.rps), fmt(summary.local.p50, 1), fmt(summary.local.p99, 1), roundsColumn(summary.local)],
+      ['pkcs11 (SoftHSM2)', fmt(summary.pkcs11.rps), fmt(summary.pkcs11.p50, 1), fmt(summary.pkcs11.p99, 1), roundsColumn(summary.pkcs11)],
     ]);
-    const ratio = summary.pkcs11.rps / summary.local.rps;
-    console.log(`  ratio pkcs11 / local: ${ratio.toFixed(2)}x  (target >= 0.90x)`);
+    const ratio = printRatio('pkcs11 / local', summary.pkcs11, summary.local, 0.9);
     return { ...summary, ratio };
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all(children.map((child) => stopProcess(child)));
     await rm(dir, { recursive: true, force: true });
   }
 }

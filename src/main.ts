@@ -33,6 +33,8 @@ import { createPolicyEngine } from './policy/policy-engine.js';
 import { createServerMetrics, exposeLocally, type ExposeMetrics } from './metrics/server-metrics.js';
 import { systemClock } from './ports/clock.js';
 import type { Storage } from './ports/storage.js';
+import type { AuditSink } from './ports/audit-sink.js';
+import type { AuditChainStore } from './ports/audit-chain-store.js';
 import { awsKmsApi } from './protocols/aws-kms/aws-kms-api.js';
 import { restApi } from './protocols/rest/rest-api.js';
 import type { HealthReport } from './protocols/rest/routes/system.js';
@@ -91,8 +93,21 @@ export interface WorkerRole {
 /** The lease every server process competes for; its holder runs the background jobs (rotation, deletion and the rest). */
 const KEY_JOBS_LEASE = 'key-jobs';
 
+/**
+ * BENCHMARK ONLY (bench/audit-chain.js): prices the durable audit trail by running this same server with its audit
+ * events sent elsewhere. Reachable from code alone: no command-line flag, environment variable or configuration field
+ * sets it, and the datadefender command never passes it. Never use it to run a deployment: its events are not durable.
+ */
+export interface BenchmarkOnlyHooks {
+  /**
+   * The audit runtime's store instead of `storage` (default: `storage` itself). Only the sink changes: the runtime is
+   * the same (keyed hashes of sensitive values, the hash chain, signed checkpoints, audit keys under the root).
+   */
+  auditSinkForBenchmark?: (storage: Storage) => AuditSink & AuditChainStore;
+}
+
 /** Starts the server described by `config`; resolves once it listens (and, in dev mode, its credentials are written). */
-export async function startServer(config: ServerConfig, logger: Logger, role: WorkerRole = {}): Promise<RunningServer> {
+export async function startServer(config: ServerConfig, logger: Logger, role: WorkerRole = {}, benchmarkOnly: BenchmarkOnlyHooks = {}): Promise<RunningServer> {
   const paths = dataPaths(config);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   if (config.dev) {
@@ -111,7 +126,7 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
   const dualControl = { enabled: config.dualControl, operations: config.dualControlOperations, approvalTtlSeconds: config.approvalTtlSeconds };
   const sealed = () => sealable?.status().sealed ?? false;
   const auditRuntime = startAuditRuntime({
-    store: storage,
+    store: benchmarkOnly.auditSinkForBenchmark?.(storage) ?? storage,
     root,
     ...(opened.signingKeys ? { signingKeys: opened.signingKeys } : {}),
     clock: systemClock,
