@@ -122,6 +122,9 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
   // Every wrap and unwrap goes through the ring of root generations (rotate-root, migrate-root, recovery escrow).
   const backends = createRootBackends(config, { configured: opened });
   const root = createRootRing({ storage, backends, clock: systemClock, kind: opened.root.kind });
+  // A root that is open at start must be a live generation of the ring: a configuration still naming a retired root
+  // (after migrate-root) refuses to start, saying so. A sealed root is checked at unseal (health then says so).
+  if (!(opened.sealable?.status().sealed ?? false)) await root.view();
   const scope = { region: config.region, accountId: config.accountId };
   const dualControl = { enabled: config.dualControl, operations: config.dualControlOperations, approvalTtlSeconds: config.approvalTtlSeconds };
   const sealed = () => sealable?.status().sealed ?? false;
@@ -176,7 +179,9 @@ export async function startServer(config: ServerConfig, logger: Logger, role: Wo
   const serving = () => tlsUpkeep?.serving() ?? { ...prepared.serving, renewAt: null };
   const health = async (): Promise<HealthReport> => {
     const auditOk = audit.healthy();
-    const rootOk = (await opened.health()) === 'ok';
+    // The root answers, and (unsealed) it is a live generation of the ring: a server left on a retired root fails
+    // every key operation, so it must not look healthy to a load balancer.
+    const rootOk = (await opened.health()) === 'ok' && (sealed() || (await root.view().then(() => true, () => false)));
     const status = sealed() ? 'sealed' : auditOk && rootOk ? 'ok' : 'degraded';
     const current = serving();
     const certificate = { source: current.source, notAfter: current.notAfter.toISOString(), renewAt: current.renewAt?.toISOString() ?? null };

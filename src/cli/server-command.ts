@@ -21,7 +21,15 @@ export function registerServerCommand(program: Command, io: CliIo): void {
       const config = loadServerConfig(opts, io.env);
       const logger = createLogger(config.logLevel);
       if (config.workers > 1 && !isWorkerProcess()) return runPrimary(config, logger, (line) => io.stdout(`${line}\n`));
-      const server = isWorkerProcess() ? await startWorker(config, logger) : await startServer(config, logger);
+      let server;
+      try {
+        server = isWorkerProcess() ? await startWorker(config, logger) : await startServer(config, logger);
+      } catch (err) {
+        // What the start opened before it failed (storage, threads, timers) would keep the process alive without
+        // serving, unseen by a supervisor: exit once the error is reported.
+        setTimeout(() => process.exit(), 1000).unref();
+        throw err;
+      }
       if (!isWorkerProcess()) io.stdout(`${server.readyMessage}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => {
