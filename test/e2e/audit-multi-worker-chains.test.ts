@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { VerifyReport } from '../../src/audit/verifier.js';
 import { freePort, runCli, spawnServer, type RunningProcess } from '../helpers/dev-server.js';
 import { b64, restClient, type DevCredentialsFile } from '../helpers/rest-client.js';
 
@@ -25,22 +26,6 @@ interface SearchEvent {
   requestId: string;
   outcome: string;
   chain?: { chainId: string; sequence: number; hash: string };
-}
-interface ChainReport {
-  chainId: string;
-  events: number;
-  firstSequence: number | null;
-  lastSequence: number | null;
-  checkpoints: number;
-  lastCheckpoint: { sequence: number; time: string } | null;
-}
-interface VerifyReport {
-  ok: boolean;
-  events: number;
-  checkpoints: number;
-  chains: ChainReport[];
-  breaks: unknown[];
-  firstBreak: { kind: string; chainId: string; sequence: number; message: string } | null;
 }
 interface EventLine {
   type: 'event';

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand } from '@aws-sdk/client-kms';
 import pkcs11js from 'pkcs11js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RootMigrationView } from '../../src/core/root-migration.js';
 import { kmsClient } from '../helpers/aws-clients.js';
 import { freePort, runCli, spawnServer, startDevServer, type DevServer, type RunningProcess } from '../helpers/dev-server.js';
 import { addPrincipal } from '../helpers/principals.js';
@@ -24,17 +25,7 @@ interface Kept {
   plaintext: string;
 }
 
-interface MigrationView {
-  state: 'running' | 'done' | 'stopped';
-  operation: string;
-  targetGeneration: number;
-  targetKind: string;
-  fromGenerations: number[];
-  done: number;
-  total: number;
-  skipped: number;
-  lastError: string | null;
-}
+type MigrationView = RootMigrationView;
 
 interface ProgressAnswer {
   ring: { active: { generation: number; kind: string; descriptor: Record<string, unknown> }; generations: Array<{ generation: number; kind: string; state: string }> };
