@@ -23,6 +23,7 @@ import {
   ListResourceTagsCommand,
   ReEncryptCommand,
   ReplicateKeyCommand,
+  EncapsulateCommand,
   RotateKeyOnDemandCommand,
   ScheduleKeyDeletionCommand,
   TagResourceCommand,
@@ -148,6 +149,7 @@ describe('keys', () => {
       name: 'UnsupportedOperationException',
       status: 400,
     });
+    expect(await awsError(kms.send(new EncapsulateCommand({ KeyId: md.KeyId!, EncapsulationAlgorithm: 'ML_KEM_768' as never })))).toMatchObject({ name: 'UnsupportedOperationException', status: 400 });
     expect(await awsError(kms.send(new CreateKeyCommand({ KeySpec: 'RSA_2048' })))).toMatchObject({
       name: 'ValidationException',
       message: 'You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.',

@@ -476,8 +476,11 @@ describe('role matrix', () => {
     const sources = await Promise.all((await readdir(routes)).map((f) => readFile(join(routes, f), 'utf8')));
     const restOperations = new Set(sources.flatMap((source) => [...source.matchAll(/(?:operation|action|open)\([^)]*?'([A-Z]\w+)'/g)].map((m) => m[1]!)));
     expect(Object.keys(REST_MATRIX).sort()).toEqual([...restOperations].sort());
-    // Every AWS operation of the matrix is sent as the SDK's own command.
+    // Every AWS operation of the matrix is sent as the SDK's own command, and every command of the SDK is either
+    // offered or declined on purpose (a new AWS operation shows up here).
     expect(Object.keys(AWS_MATRIX).filter((operation) => typeof (kms as Record<string, unknown>)[`${operation}Command`] !== 'function')).toEqual([]);
+    const sdkOperations = Object.keys(kms).filter((name) => /^[A-Z]\w+Command$/.test(name) && name !== 'Command').map((name) => name.slice(0, -'Command'.length));
+    expect(sdkOperations.filter((operation) => !Object.hasOwn(AWS_OPERATIONS, operation))).toEqual([]);
   });
 
   for (const role of ROLES) {

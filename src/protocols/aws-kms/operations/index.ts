@@ -20,6 +20,8 @@ export const NOT_OFFERED: Readonly<Record<string, string>> = {
   ReplicateKey: 'Multi-Region keys are not supported.',
   UpdatePrimaryRegion: 'Multi-Region keys are not supported.',
   GetKeyLastUsage: 'GetKeyLastUsage is not supported; use the audit trail.',
+  Encapsulate: 'Key encapsulation (ML-KEM keys) is not supported.',
+  Decapsulate: 'Key encapsulation (ML-KEM keys) is not supported.',
 };
 
 const unsupported = (reason: string) => ({
