@@ -48,7 +48,10 @@ export async function spawnServer(args: string[], env: Record<string, string> = 
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // a server that never became ready must not outlive the test
+      reject(new Error(`server did not start:\n${err}`));
+    }, 30_000);
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
       if (out.includes('\n')) {
