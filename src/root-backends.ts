@@ -157,6 +157,13 @@ export function createRootBackends(config: ServerConfig, options: RootBackendOpt
           await root.submitShare(share, root.status().nonce ?? undefined);
         }
         opened.push(o);
+        if (root.status().sealed) {
+          // Not the configured root, so nobody can unseal it here: say why, not just "sealed".
+          throw new DependencyError(
+            `Root generation ${g.generation} (local-sealed) is sealed in this process, and data still wrapped under it cannot be read. ` +
+              'If a migration away from it is unfinished, finish it with the configuration that names local-sealed, then switch.',
+          );
+        }
         const n = Number(g.descriptor.rootKey);
         return n === 1 ? root : root.rootKeyView(n);
       }
