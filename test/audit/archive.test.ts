@@ -10,7 +10,6 @@ import { mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openLocalRootOfTrust } from '../../src/adapters/root-of-trust/local/local-root-of-trust.js';
 import { openPostgresStorage } from '../../src/adapters/storage/postgres/index.js';
@@ -26,23 +25,14 @@ import { loadServerConfig } from '../../src/config/config.js';
 import type { Storage } from '../../src/ports/storage.js';
 import { runCli } from '../helpers/dev-server.js';
 import { makeEvent } from '../storage/storage-contract.js';
+import { PG_URL, pgQuery } from '../helpers/postgres.js';
 
-const PG_URL = process.env.DATADEFENDER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUN = `dd_archive_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
 const DAY = 86_400_000;
 const T0 = Date.parse('2024-01-01T00:00:00Z');
 let schemaCounter = 0;
 const schemas: string[] = [];
 
-async function pgQuery(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    return await client.query(text, values);
-  } finally {
-    await client.end();
-  }
-}
 
 interface Engine {
   name: 'sqlite' | 'postgres';

@@ -8,23 +8,13 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addPrincipal } from '../helpers/principals.js';
 import { runCli, startDevServer, type DevServer } from '../helpers/dev-server.js';
+import { PG_URL, pgQuery } from '../helpers/postgres.js';
 
-const PG_URL = process.env.DATADEFENDER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `dd_archive_e2e_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
 
-async function pgQuery(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 const ENGINES = [
   { name: 'sqlite', env: (): Record<string, string> => ({}), cleanup: async () => {} },

@@ -8,13 +8,12 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VerifyReport } from '../../src/audit/verifier.js';
 import { freePort, runCli, spawnServer, type RunningProcess } from '../helpers/dev-server.js';
 import { b64, restClient, type DevCredentialsFile } from '../helpers/rest-client.js';
+import { PG_URL, pgQuery } from '../helpers/postgres.js';
 
-const PG_URL = process.env.DATADEFENDER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CLOSE = { connection: 'close' }; // a new connection per request, so requests spread over the workers
 const ENCRYPTS = 200;
 const CONCURRENCY = 16;
@@ -36,15 +35,6 @@ interface EventLine {
   record: string;
 }
 
-async function pgQuery(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Runs `tasks` with at most `limit` in flight. */
 async function pool<T>(count: number, limit: number, task: (i: number) => Promise<T>): Promise<T[]> {

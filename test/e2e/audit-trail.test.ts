@@ -10,14 +10,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { EncryptCommand, DecryptCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kmsClient } from '../helpers/aws-clients.js';
 import { runCli, startDevServer, type DevServer } from '../helpers/dev-server.js';
 import { b64, restClient } from '../helpers/rest-client.js';
+import { PG_URL, pgQuery } from '../helpers/postgres.js';
 
-const PG_URL = process.env.DATADEFENDER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const PLAINTEXT = 'PAN-4111111111111111-plaintext-secret';
 const EC_VALUE = 'tenant-secret-value-8d1f';
 /** An encryption-context value the investigator searches for by its keyed hash. */
@@ -34,15 +33,6 @@ interface Engine {
 }
 
 const schema = `dd_audit_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
-async function pgQuery(text: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    return await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 const ENGINES: Engine[] = [
   {
