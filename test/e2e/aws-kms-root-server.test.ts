@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateKeyCommand, DecryptCommand, DisableKeyCommand, EnableKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kmsClient } from '../helpers/aws-clients.js';
-import { freePort, runCli, spawnServer, startDevServer, type DevServer, type RunningProcess } from '../helpers/dev-server.js';
+import { kmsClient, startUpstreamKms } from '../helpers/aws-clients.js';
+import { freePort, runCli, spawnServer, type DevServer, type RunningProcess } from '../helpers/dev-server.js';
 import { addPrincipal } from '../helpers/principals.js';
 import { restClient, type DevCredentialsFile } from '../helpers/rest-client.js';
 
@@ -19,16 +19,9 @@ describe('a server on the aws-kms root of trust', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'dd-awsroot-e2e-'));
-    upstream = await startDevServer(join(dir, 'upstream'));
-    upstreamKey = (await kmsClient(upstream.credentials).send(new CreateKeyCommand({ Description: 'root of another DataDefender' }))).KeyMetadata!.Arn!;
-    env = {
-      DATADEFENDER_ROOT_OF_TRUST: 'aws-kms',
-      DATADEFENDER_AWS_KMS_KEY_ID: upstreamKey,
-      DATADEFENDER_AWS_KMS_ENDPOINT: upstream.credentials.endpoint,
-      DATADEFENDER_AWS_KMS_CA_FILE: upstream.credentials.caCertFile,
-      AWS_ACCESS_KEY_ID: upstream.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: upstream.credentials.secretAccessKey,
-    };
+    const started = await startUpstreamKms(join(dir, 'upstream'), 'root of another DataDefender');
+    ({ upstream, keyArn: upstreamKey } = started);
+    env = { DATADEFENDER_ROOT_OF_TRUST: 'aws-kms', ...started.env };
   });
 
   afterAll(async () => {

@@ -9,12 +9,12 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateKeyCommand, DisableKeyCommand, EnableKeyCommand } from '@aws-sdk/client-kms';
+import { DisableKeyCommand, EnableKeyCommand } from '@aws-sdk/client-kms';
 import pkcs11js from 'pkcs11js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RootMigrationView } from '../../src/core/root-migration.js';
-import { kmsClient } from '../helpers/aws-clients.js';
-import { freePort, runCli, spawnServer, startDevServer, type DevServer, type RunningProcess } from '../helpers/dev-server.js';
+import { kmsClient, startUpstreamKms } from '../helpers/aws-clients.js';
+import { freePort, runCli, spawnServer, type DevServer, type RunningProcess } from '../helpers/dev-server.js';
 import { addPrincipal } from '../helpers/principals.js';
 import { restClient, type DevCredentialsFile } from '../helpers/rest-client.js';
 import { startSoftHsm, withRawSession, type SoftHsm, type SoftHsmToken } from '../helpers/softhsm.js';
@@ -396,16 +396,9 @@ describe('operator migrate-root --to aws-kms through the CLI: a second DataDefen
 
   beforeAll(async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dd-migrate-awskms-'));
-    upstream = await startDevServer(join(dir, 'upstream'));
-    upstreamKey = (await kmsClient(upstream.credentials).send(new CreateKeyCommand({ Description: 'root of a downstream DataDefender' }))).KeyMetadata!.Arn!;
-    d = new Deployment(dir, {
-      ...baseEnv,
-      DATADEFENDER_AWS_KMS_KEY_ID: upstreamKey,
-      DATADEFENDER_AWS_KMS_ENDPOINT: upstream.credentials.endpoint,
-      DATADEFENDER_AWS_KMS_CA_FILE: upstream.credentials.caCertFile,
-      AWS_ACCESS_KEY_ID: upstream.credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: upstream.credentials.secretAccessKey,
-    });
+    const started = await startUpstreamKms(join(dir, 'upstream'), 'root of a downstream DataDefender');
+    ({ upstream, keyArn: upstreamKey } = started);
+    d = new Deployment(dir, { ...baseEnv, ...started.env });
   });
 
   afterAll(async () => {

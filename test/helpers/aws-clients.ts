@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:https';
-import { KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { startDevServer, type DevServer } from './dev-server.js';
 import type { DevCredentialsFile } from './rest-client.js';
@@ -126,4 +126,21 @@ export async function startAwsDevServer(prefix: string): Promise<AwsDevServer> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A second DataDefender (dev mode) as an upstream AWS-KMS-compatible service with one new key, and the environment
+ * that roots another server in that key (aws-kms root; credentials through the standard AWS chain).
+ */
+export async function startUpstreamKms(dataDir: string, description: string): Promise<{ upstream: DevServer; keyArn: string; env: Record<string, string> }> {
+  const upstream = await startDevServer(dataDir);
+  const keyArn = (await kmsClient(upstream.credentials).send(new CreateKeyCommand({ Description: description }))).KeyMetadata!.Arn!;
+  const env = {
+    DATADEFENDER_AWS_KMS_KEY_ID: keyArn,
+    DATADEFENDER_AWS_KMS_ENDPOINT: upstream.credentials.endpoint,
+    DATADEFENDER_AWS_KMS_CA_FILE: upstream.credentials.caCertFile,
+    AWS_ACCESS_KEY_ID: upstream.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: upstream.credentials.secretAccessKey,
+  };
+  return { upstream, keyArn, env };
 }
