@@ -56,6 +56,19 @@ function delay(value: unknown, fallback: number, name: string): number {
   return value as number;
 }
 
+/** A copy of the PIN that the adapter owns (and destroys). @throws ValidationError when it is not a non-empty string or SecretBytes */
+export function pinCopy(pin: SecretBytes | string): SecretBytes {
+  let bytes: SecretBytes;
+  if (typeof pin === 'string') bytes = SecretBytes.copyOf(Buffer.from(pin, 'utf8'));
+  else if (pin instanceof SecretBytes) bytes = SecretBytes.copyOf(pin.reveal());
+  else throw new ValidationError('pkcs11 pin must be a string or SecretBytes.');
+  if (bytes.length === 0) {
+    bytes.destroy();
+    throw new ValidationError('pkcs11 pin must not be empty.');
+  }
+  return bytes;
+}
+
 /** @throws ValidationError (ERR_VALIDATION) naming the first invalid option. */
 export function validateTokenOptions(options: Pkcs11TokenOptions): ValidTokenOptions {
   if (!isNonEmptyString(options.modulePath)) throw new ValidationError('pkcs11 modulePath must name the PKCS#11 library.');
@@ -74,13 +87,7 @@ export function validateTokenOptions(options: Pkcs11TokenOptions): ValidTokenOpt
     token = { slotId: BigInt(options.slot as number) };
   }
   if (!isNonEmptyString(options.keyLabel)) throw new ValidationError('pkcs11 keyLabel must be a non-empty string.');
-  const pin = options.pin;
-  let pinBytes: SecretBytes;
-  if (typeof pin === 'string') pinBytes = SecretBytes.copyOf(Buffer.from(pin, 'utf8'));
-  else if (pin instanceof SecretBytes) pinBytes = SecretBytes.copyOf(pin.reveal());
-  else throw new ValidationError('pkcs11 pin must be a string or SecretBytes.');
-  if (pinBytes.length === 0) throw new ValidationError('pkcs11 pin must not be empty.');
-  return { modulePath: options.modulePath, token, pin: pinBytes, keyLabel: options.keyLabel };
+  return { modulePath: options.modulePath, token, pin: pinCopy(options.pin), keyLabel: options.keyLabel };
 }
 
 /** @throws ValidationError (ERR_VALIDATION) naming the first invalid option. */

@@ -39,7 +39,7 @@ import { destroySigningKeyPair, findSigningKey, generateSigningKeyPair, signWith
 import { IV_BYTES, TAG_BYTES, encodeWrapped, gcmMechanism, parseWrapped } from './gcm-wrap-format.js';
 import { asDependencyError, hsmUnavailable, isAmbiguousDecryptFailure, isCiphertextRejection, isPinRefusal } from './pkcs11-errors.js';
 import { acquireModule, type SharedModule } from './pkcs11-module.js';
-import { validateRootOfTrustOptions, type Pkcs11RootOfTrustOptions, type ValidRootOfTrustOptions } from './pkcs11-options.js';
+import { pinCopy, validateRootOfTrustOptions, type Pkcs11RootOfTrustOptions, type ValidRootOfTrustOptions } from './pkcs11-options.js';
 import { closeQuietly, SessionPool } from './session-pool.js';
 import { findRootKey, findSlot, handleId, login } from './token-lookup.js';
 
@@ -341,12 +341,11 @@ class Pkcs11Root implements Pkcs11RootOfTrust {
     if (!read) return false;
     let fresh: SecretBytes;
     try {
-      const pin = await read();
-      fresh = typeof pin === 'string' ? SecretBytes.copyOf(Buffer.from(pin, 'utf8')) : SecretBytes.copyOf(pin.reveal());
+      fresh = pinCopy(await read());
     } catch {
       return false;
     }
-    if (fresh.length === 0 || fresh.reveal().equals(this.#options.pin.reveal())) {
+    if (fresh.reveal().equals(this.#options.pin.reveal())) {
       fresh.destroy();
       return false;
     }
